@@ -1,0 +1,147 @@
+using System.Text.Json;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MultiModal.Models.Weights;
+
+/// <summary>Where one tensor lives inside a .safetensors file.</summary>
+public sealed record SafeTensorEntry(string Name, string DType, long[] Shape, long Begin, long End)
+{
+    public long ByteLength => End - Begin;
+}
+
+/// <summary>
+/// Reads the safetensors format (u64-LE header length, JSON header, raw little-endian data) without copying the
+/// weights: the file is memory-mapped with <c>torch.from_file(shared: false)</c> (a private, copy-on-write mapping)
+/// and each tensor is a <c>narrow(...).view(shape)</c> of that mapping. Pages are read from disk when first touched.
+/// Supports F32, F16, BF16, F64, I64, I32, I16, I8, U8 and BOOL.
+/// </summary>
+public sealed class SafeTensorsFile
+{
+    private const long MaxHeaderBytes = 100L << 20; // the format's own limit
+    private readonly Dictionary<ScalarType, Tensor> _mappings = new();
+
+    public string Path { get; }
+    public long DataStart { get; }
+    public long FileLength { get; }
+    public IReadOnlyDictionary<string, SafeTensorEntry> Entries { get; }
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    private SafeTensorsFile(string path, long dataStart, long fileLength,
+        Dictionary<string, SafeTensorEntry> entries, Dictionary<string, string> metadata)
+    {
+        (Path, DataStart, FileLength, Entries, Metadata) = (path, dataStart, fileLength, entries, metadata);
+    }
+
+    /// <summary>Parses and validates the header (offsets inside the file, byte lengths match shapes).</summary>
+    public static SafeTensorsFile Open(string path)
+    {
+        using var stream = File.OpenRead(path);
+        var fileLength = stream.Length;
+        Span<byte> lengthBytes = stackalloc byte[8];
+        if (stream.Read(lengthBytes) != 8)
+            throw new InvalidDataException($"'{path}' is not a safetensors file: shorter than 8 bytes.");
+        var headerLength = BitConverter.ToInt64(lengthBytes);
+        if (headerLength <= 0 || headerLength > MaxHeaderBytes || 8 + headerLength > fileLength)
+            throw new InvalidDataException($"'{path}' is not a safetensors file: header length {headerLength} is invalid.");
+        var header = new byte[headerLength];
+        stream.ReadExactly(header);
+
+        var entries = new Dictionary<string, SafeTensorEntry>(StringComparer.Ordinal);
+        var metadata = new Dictionary<string, string>();
+        var dataStart = 8 + headerLength;
+        using var json = JsonDocument.Parse(header);
+        foreach (var property in json.RootElement.EnumerateObject())
+        {
+            if (property.Name == "__metadata__")
+            {
+                foreach (var m in property.Value.EnumerateObject())
+                    metadata[m.Name] = m.Value.ToString();
+                continue;
+            }
+            var dtype = property.Value.GetProperty("dtype").GetString()!;
+            var shape = property.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+            var offsets = property.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+            var entry = new SafeTensorEntry(property.Name, dtype, shape, offsets[0], offsets[1]);
+            var expected = shape.Aggregate(1L, (a, b) => a * b) * ElementSize(dtype);
+            if (offsets.Length != 2 || entry.Begin < 0 || entry.End < entry.Begin || dataStart + entry.End > fileLength
+                || entry.ByteLength != expected)
+                throw new InvalidDataException(
+                    $"'{path}': tensor '{property.Name}' has offsets [{string.Join(", ", offsets)}] that do not fit its " +
+                    $"shape [{string.Join(", ", shape)}] ({dtype}) or the file ({fileLength} bytes).");
+            entries[property.Name] = entry;
+        }
+        return new SafeTensorsFile(path, dataStart, fileLength, entries, metadata);
+    }
+
+    /// <summary>
+    /// The tensor as stored (its own dtype), on the CPU, sharing memory with the mapped file. Treat it as read-only;
+    /// convert with <c>.to(dtype, device)</c> (which copies) before modifying.
+    /// </summary>
+    public Tensor Load(string name)
+    {
+        if (!Entries.TryGetValue(name, out var entry))
+            throw new KeyNotFoundException($"Tensor '{name}' is not in '{Path}'.");
+        var dtype = ToScalarType(entry.DType);
+        var elementSize = ElementSize(entry.DType);
+        var byteOffset = DataStart + entry.Begin;
+        if (entry.ByteLength == 0)
+            return zeros(entry.Shape, dtype);
+        if (byteOffset % elementSize != 0)
+            return LoadUnaligned(entry, dtype);
+
+        var mapping = Mapping(dtype, elementSize);
+        using var flat = mapping.narrow(0, byteOffset / elementSize, entry.ByteLength / elementSize);
+        return flat.view(entry.Shape);
+    }
+
+    private Tensor Mapping(ScalarType dtype, int elementSize)
+    {
+        lock (_mappings)
+        {
+            if (!_mappings.TryGetValue(dtype, out var mapping))
+            {
+                mapping = from_file(Path, shared: false, size: FileLength / elementSize, dtype: dtype);
+                mapping.DetachFromDisposeScope();
+                _mappings[dtype] = mapping;
+            }
+            return mapping;
+        }
+    }
+
+    // A tensor whose offset is not a multiple of its element size cannot be a view of a typed mapping: copy it.
+    private Tensor LoadUnaligned(SafeTensorEntry entry, ScalarType dtype)
+    {
+        var bytes = new byte[entry.ByteLength];
+        using (var stream = File.OpenRead(Path))
+        {
+            stream.Position = DataStart + entry.Begin;
+            stream.ReadExactly(bytes);
+        }
+        return frombuffer(bytes, dtype).view(entry.Shape).clone();
+    }
+
+    public static int ElementSize(string dtype) => dtype switch
+    {
+        "F64" or "I64" or "U64" => 8,
+        "F32" or "I32" or "U32" => 4,
+        "F16" or "BF16" or "I16" or "U16" => 2,
+        "I8" or "U8" or "BOOL" or "F8_E4M3" or "F8_E5M2" => 1,
+        _ => throw new NotSupportedException($"safetensors dtype '{dtype}' is not supported."),
+    };
+
+    public static ScalarType ToScalarType(string dtype) => dtype switch
+    {
+        "F64" => ScalarType.Float64,
+        "F32" => ScalarType.Float32,
+        "F16" => ScalarType.Float16,
+        "BF16" => ScalarType.BFloat16,
+        "I64" => ScalarType.Int64,
+        "I32" => ScalarType.Int32,
+        "I16" => ScalarType.Int16,
+        "I8" => ScalarType.Int8,
+        "U8" => ScalarType.Byte,
+        "BOOL" => ScalarType.Bool,
+        _ => throw new NotSupportedException($"safetensors dtype '{dtype}' is not supported."),
+    };
+}

@@ -1,0 +1,105 @@
+using MultiModal.Models.Clip;
+using MultiModal.Tests.Testing;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace MultiModal.Tests.Golden.Clip;
+
+/// <summary>
+/// tiny-clip (transformers 4.36 CLIPModel) given the golden inputs must reproduce the golden outputs.
+/// Tolerance: atol = rtol = 1e-4 and embedding cosine ≥ 0.99999, from tiny-clip/README.md ("another BLAS/libtorch
+/// reorders sums"; fp32 vs fp64 of the reference itself differs by 1.6e-6).
+/// </summary>
+public sealed class ClipModelGoldenTests : IClassFixture<ClipModelGoldenTests.TinyClip>
+{
+    private const double Atol = 1e-4, Rtol = 1e-4, MinCosine = 0.99999;
+    private readonly TinyClip _clip;
+
+    public ClipModelGoldenTests(TinyClip clip) => _clip = clip;
+
+    public sealed class TinyClip : IDisposable
+    {
+        public ClipModel Model { get; } = ClipCheckpoint.Load(TestPaths.Fixture("tiny-clip", "model"), CPU, ScalarType.Float32);
+        public GoldenTensors Golden { get; } = new(TestPaths.Fixture("tiny-clip", "golden.safetensors"));
+        public void Dispose() => Model.Dispose();
+    }
+
+    [Fact]
+    public void VisionTower_GoldenPixelValues_MatchesEveryLayer()
+    {
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        var output = _clip.Model.VisionModel.Forward(_clip.Golden["pixel_values"], outputHiddenStates: true);
+
+        var hidden = _clip.Golden["vision_hidden_states"];
+        for (var i = 0; i < hidden.shape[0]; i++)
+            TensorAssert.Close(hidden[i], output.HiddenStates![i], Atol, Rtol, $"vision_hidden_states[{i}]");
+        TensorAssert.Close(_clip.Golden["vision_last_hidden_state"], output.LastHiddenState, Atol, Rtol, "vision_last_hidden_state");
+        TensorAssert.Close(_clip.Golden["vision_pooler_output"], output.PooledOutput, Atol, Rtol, "vision_pooler_output");
+    }
+
+    [Fact]
+    public void TextTower_GoldenIdsWithMask_MatchesEveryLayerAndPooledOutput()
+    {
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        var output = _clip.Model.TextModel.Forward(_clip.Golden["input_ids"], _clip.Golden["attention_mask"], outputHiddenStates: true);
+
+        var hidden = _clip.Golden["text_hidden_states"];
+        for (var i = 0; i < hidden.shape[0]; i++)
+            TensorAssert.Close(hidden[i], output.HiddenStates![i], Atol, Rtol, $"text_hidden_states[{i}]");
+        TensorAssert.Close(_clip.Golden["text_last_hidden_state"], output.LastHiddenState, Atol, Rtol, "text_last_hidden_state");
+        TensorAssert.Close(_clip.Golden["text_pooler_output"], output.PooledOutput, Atol, Rtol, "text_pooler_output");
+    }
+
+    [Fact]
+    public void TextTower_NoAttentionMask_MatchesCausalOnlyReference()
+    {
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        var output = _clip.Model.TextModel.Forward(_clip.Golden["input_ids"], null);
+
+        TensorAssert.Close(_clip.Golden["text_last_hidden_state_no_mask"], output.LastHiddenState, Atol, Rtol, "text_last_hidden_state_no_mask");
+    }
+
+    [Fact]
+    public void Features_GoldenInputs_MatchGetTextAndImageFeatures()
+    {
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        var image = _clip.Model.GetImageFeatures(_clip.Golden["pixel_values"]);
+        var text = _clip.Model.GetTextFeatures(_clip.Golden["input_ids"], _clip.Golden["attention_mask"]);
+
+        TensorAssert.Close(_clip.Golden["image_embeds"], image, Atol, Rtol, "image_embeds");
+        TensorAssert.Close(_clip.Golden["text_embeds"], text, Atol, Rtol, "text_embeds");
+        TensorAssert.RowCosineAtLeast(_clip.Golden["image_embeds"], image, MinCosine, "image_embeds");
+        TensorAssert.RowCosineAtLeast(_clip.Golden["text_embeds"], text, MinCosine, "text_embeds");
+    }
+
+    [Fact]
+    public void Logits_GoldenInputs_MatchClipModelForward()
+    {
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        var image = nn.functional.normalize(_clip.Model.GetImageFeatures(_clip.Golden["pixel_values"]), dim: -1);
+        var text = nn.functional.normalize(_clip.Model.GetTextFeatures(_clip.Golden["input_ids"], _clip.Golden["attention_mask"]), dim: -1);
+        var logitsPerImage = image.matmul(text.t()) * _clip.Model.LogitScaleExp();
+
+        Assert.Equal(14.086, _clip.Model.LogitScaleExp(), 3);
+        TensorAssert.Close(_clip.Golden["image_embeds_normalized"], image, Atol, Rtol, "image_embeds_normalized");
+        TensorAssert.Close(_clip.Golden["text_embeds_normalized"], text, Atol, Rtol, "text_embeds_normalized");
+        TensorAssert.Close(_clip.Golden["logits_per_image"], logitsPerImage, Atol, Rtol, "logits_per_image");
+        TensorAssert.Close(_clip.Golden["logits_per_text"], logitsPerImage.t(), Atol, Rtol, "logits_per_text");
+    }
+
+    [Fact]
+    public void ImageFeatures_GoldenProcessedImages_MatchReference()
+    {
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        var embeds = _clip.Model.GetImageFeatures(_clip.Golden["images_pixel_values"]);
+
+        TensorAssert.Close(_clip.Golden["images_image_embeds"], embeds, Atol, Rtol, "images_image_embeds");
+    }
+}

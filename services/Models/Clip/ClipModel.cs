@@ -30,13 +30,13 @@ internal sealed class ClipAttention : Module<Tensor, Tensor?, Tensor>
     private readonly Linear q_proj, k_proj, v_proj, out_proj;
     private readonly long _numHeads, _headDim;
 
-    public ClipAttention(int hiddenSize, int numHeads) : base(nameof(ClipAttention))
+    public ClipAttention(int hiddenSize, int numHeads, Device? device = null) : base(nameof(ClipAttention))
     {
         (_numHeads, _headDim) = (numHeads, hiddenSize / numHeads);
-        q_proj = Linear(hiddenSize, hiddenSize);
-        k_proj = Linear(hiddenSize, hiddenSize);
-        v_proj = Linear(hiddenSize, hiddenSize);
-        out_proj = Linear(hiddenSize, hiddenSize);
+        q_proj = Linear(hiddenSize, hiddenSize, device: device);
+        k_proj = Linear(hiddenSize, hiddenSize, device: device);
+        v_proj = Linear(hiddenSize, hiddenSize, device: device);
+        out_proj = Linear(hiddenSize, hiddenSize, device: device);
         RegisterComponents();
     }
 
@@ -58,11 +58,11 @@ internal sealed class ClipMlp : Module<Tensor, Tensor>
     private readonly Linear fc1, fc2;
     private readonly string _act;
 
-    public ClipMlp(int hiddenSize, int intermediateSize, string act) : base(nameof(ClipMlp))
+    public ClipMlp(int hiddenSize, int intermediateSize, string act, Device? device = null) : base(nameof(ClipMlp))
     {
         _act = act;
-        fc1 = Linear(hiddenSize, intermediateSize);
-        fc2 = Linear(intermediateSize, hiddenSize);
+        fc1 = Linear(hiddenSize, intermediateSize, device: device);
+        fc2 = Linear(intermediateSize, hiddenSize, device: device);
         RegisterComponents();
     }
 
@@ -81,12 +81,12 @@ internal sealed class ClipEncoderLayer : Module<Tensor, Tensor?, Tensor>
     private readonly ClipMlp mlp;
     private readonly LayerNorm layer_norm2;
 
-    public ClipEncoderLayer(int hidden, int intermediate, int heads, string act, double eps) : base(nameof(ClipEncoderLayer))
+    public ClipEncoderLayer(int hidden, int intermediate, int heads, string act, double eps, Device? device = null) : base(nameof(ClipEncoderLayer))
     {
-        self_attn = new ClipAttention(hidden, heads);
-        layer_norm1 = LayerNorm(hidden, eps: eps);
-        mlp = new ClipMlp(hidden, intermediate, act);
-        layer_norm2 = LayerNorm(hidden, eps: eps);
+        self_attn = new ClipAttention(hidden, heads, device);
+        layer_norm1 = LayerNorm(hidden, eps: eps, device: device);
+        mlp = new ClipMlp(hidden, intermediate, act, device);
+        layer_norm2 = LayerNorm(hidden, eps: eps, device: device);
         RegisterComponents();
     }
 
@@ -104,10 +104,10 @@ internal sealed class ClipEncoder : Module<Tensor, Tensor?, Tensor>
 {
     private readonly ModuleList<ClipEncoderLayer> layers = new();
 
-    public ClipEncoder(int numLayers, int hidden, int intermediate, int heads, string act, double eps) : base(nameof(ClipEncoder))
+    public ClipEncoder(int numLayers, int hidden, int intermediate, int heads, string act, double eps, Device? device = null) : base(nameof(ClipEncoder))
     {
         for (var i = 0; i < numLayers; i++)
-            layers.Add(new ClipEncoderLayer(hidden, intermediate, heads, act, eps));
+            layers.Add(new ClipEncoderLayer(hidden, intermediate, heads, act, eps, device));
         RegisterComponents();
     }
 
@@ -134,10 +134,10 @@ internal sealed class ClipTextEmbeddings : Module<Tensor, Tensor>
 {
     private readonly Embedding token_embedding, position_embedding;
 
-    public ClipTextEmbeddings(ClipTextConfig c) : base(nameof(ClipTextEmbeddings))
+    public ClipTextEmbeddings(ClipTextConfig c, Device? device = null) : base(nameof(ClipTextEmbeddings))
     {
-        token_embedding = Embedding(c.VocabSize, c.HiddenSize);
-        position_embedding = Embedding(c.MaxPositionEmbeddings, c.HiddenSize);
+        token_embedding = Embedding(c.VocabSize, c.HiddenSize, device: device);
+        position_embedding = Embedding(c.MaxPositionEmbeddings, c.HiddenSize, device: device);
         RegisterComponents();
     }
 
@@ -158,12 +158,12 @@ public sealed class ClipTextTransformer : Module<Tensor, Tensor?, Tensor>
     private readonly LayerNorm final_layer_norm;
     private readonly ClipTextConfig _config;
 
-    public ClipTextTransformer(ClipTextConfig c) : base(nameof(ClipTextTransformer))
+    public ClipTextTransformer(ClipTextConfig c, Device? device = null) : base(nameof(ClipTextTransformer))
     {
         _config = c;
-        embeddings = new ClipTextEmbeddings(c);
-        encoder = new ClipEncoder(c.NumHiddenLayers, c.HiddenSize, c.IntermediateSize, c.NumAttentionHeads, c.HiddenAct, c.LayerNormEps);
-        final_layer_norm = LayerNorm(c.HiddenSize, eps: c.LayerNormEps);
+        embeddings = new ClipTextEmbeddings(c, device);
+        encoder = new ClipEncoder(c.NumHiddenLayers, c.HiddenSize, c.IntermediateSize, c.NumAttentionHeads, c.HiddenAct, c.LayerNormEps, device);
+        final_layer_norm = LayerNorm(c.HiddenSize, eps: c.LayerNormEps, device: device);
         RegisterComponents();
     }
 
@@ -205,11 +205,11 @@ internal sealed class ClipVisionEmbeddings : Module<Tensor, Tensor>
     private readonly Conv2d patch_embedding;
     private readonly Embedding position_embedding;
 
-    public ClipVisionEmbeddings(ClipVisionConfig c) : base(nameof(ClipVisionEmbeddings))
+    public ClipVisionEmbeddings(ClipVisionConfig c, Device? device = null) : base(nameof(ClipVisionEmbeddings))
     {
-        class_embedding = Parameter(randn(c.HiddenSize));
-        patch_embedding = Conv2d(c.NumChannels, c.HiddenSize, kernel_size: c.PatchSize, stride: c.PatchSize, bias: false);
-        position_embedding = Embedding(c.NumPositions, c.HiddenSize);
+        class_embedding = Parameter(randn(c.HiddenSize, device: device));
+        patch_embedding = Conv2d(c.NumChannels, c.HiddenSize, kernel_size: c.PatchSize, stride: c.PatchSize, bias: false, device: device);
+        position_embedding = Embedding(c.NumPositions, c.HiddenSize, device: device);
         RegisterComponents();
     }
 
@@ -234,12 +234,12 @@ public sealed class ClipVisionTransformer : Module<Tensor, Tensor>
     private readonly ClipEncoder encoder;
     private readonly LayerNorm post_layernorm;
 
-    public ClipVisionTransformer(ClipVisionConfig c) : base(nameof(ClipVisionTransformer))
+    public ClipVisionTransformer(ClipVisionConfig c, Device? device = null) : base(nameof(ClipVisionTransformer))
     {
-        embeddings = new ClipVisionEmbeddings(c);
-        pre_layrnorm = LayerNorm(c.HiddenSize, eps: c.LayerNormEps);
-        encoder = new ClipEncoder(c.NumHiddenLayers, c.HiddenSize, c.IntermediateSize, c.NumAttentionHeads, c.HiddenAct, c.LayerNormEps);
-        post_layernorm = LayerNorm(c.HiddenSize, eps: c.LayerNormEps);
+        embeddings = new ClipVisionEmbeddings(c, device);
+        pre_layrnorm = LayerNorm(c.HiddenSize, eps: c.LayerNormEps, device: device);
+        encoder = new ClipEncoder(c.NumHiddenLayers, c.HiddenSize, c.IntermediateSize, c.NumAttentionHeads, c.HiddenAct, c.LayerNormEps, device);
+        post_layernorm = LayerNorm(c.HiddenSize, eps: c.LayerNormEps, device: device);
         RegisterComponents();
     }
 
@@ -263,7 +263,10 @@ public sealed class ClipVisionTransformer : Module<Tensor, Tensor>
     }
 }
 
-/// <summary>CLIPModel: both towers, their projections and the learned temperature <c>logit_scale</c>.</summary>
+/// <summary>
+/// CLIPModel: both towers, their projections and the learned temperature <c>logit_scale</c>. Every module takes the
+/// device to build on (null = CPU); <c>META</c> builds names and shapes without memory (manifest tests).
+/// </summary>
 public sealed class ClipModel : Module
 {
     private readonly ClipTextTransformer text_model;
@@ -274,14 +277,14 @@ public sealed class ClipModel : Module
 
     public ClipConfig Config { get; }
 
-    public ClipModel(ClipConfig config) : base(nameof(ClipModel))
+    public ClipModel(ClipConfig config, Device? device = null) : base(nameof(ClipModel))
     {
         Config = config;
-        text_model = new ClipTextTransformer(config.TextConfig);
-        vision_model = new ClipVisionTransformer(config.VisionConfig);
-        visual_projection = Linear(config.VisionConfig.HiddenSize, config.ProjectionDim, hasBias: false);
-        text_projection = Linear(config.TextConfig.HiddenSize, config.ProjectionDim, hasBias: false);
-        logit_scale = Parameter(tensor((float)config.LogitScaleInitValue));
+        text_model = new ClipTextTransformer(config.TextConfig, device);
+        vision_model = new ClipVisionTransformer(config.VisionConfig, device);
+        visual_projection = Linear(config.VisionConfig.HiddenSize, config.ProjectionDim, hasBias: false, device: device);
+        text_projection = Linear(config.TextConfig.HiddenSize, config.ProjectionDim, hasBias: false, device: device);
+        logit_scale = Parameter(tensor((float)config.LogitScaleInitValue, device: device));
         RegisterComponents();
     }
 

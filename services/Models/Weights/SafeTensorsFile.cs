@@ -101,7 +101,7 @@ public sealed class SafeTensorsFile
         {
             if (!_mappings.TryGetValue(dtype, out var mapping))
             {
-                mapping = from_file(Path, shared: false, size: FileLength / elementSize, dtype: dtype);
+                mapping = from_file(Path, shared: false, size: FileLength / elementSize, dtype: dtype, device: CPU);
                 mapping.DetachFromDisposeScope();
                 _mappings[dtype] = mapping;
             }

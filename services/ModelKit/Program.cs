@@ -1,1 +1,23 @@
-Console.WriteLine("model kit");
+using MultiModal.ModelKit;
+
+// Usage: ModelKit clip <out-dir> [--preset small|vit-b-32|vit-l-14] [--seed N]
+var kind = args.ElementAtOrDefault(0);
+var outDir = args.ElementAtOrDefault(1);
+var preset = Option("--preset", "small");
+var seed = long.Parse(Option("--seed", "0"));
+switch (kind)
+{
+    case "clip" when outDir is not null:
+        ClipKit.Write(outDir, preset, seed);
+        Console.WriteLine($"wrote CLIP ({preset}, seed {seed}) to {outDir}");
+        return 0;
+    default:
+        Console.Error.WriteLine("usage: ModelKit clip <out-dir> [--preset small|vit-b-32|vit-l-14] [--seed N]");
+        return 2;
+}
+
+string Option(string name, string fallback)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+}

@@ -23,7 +23,7 @@ public sealed record ClipTextConfig
     // argmax(input_ids) instead: see ClipTextTransformer.PoolingPositions.
     [JsonPropertyName("eos_token_id")] public int EosTokenId { get; init; } = 49407;
 
-    public int HeadDim => HiddenSize / NumAttentionHeads;
+    [JsonIgnore] public int HeadDim => HiddenSize / NumAttentionHeads;
 
     public void Validate()
     {
@@ -46,9 +46,9 @@ public sealed record ClipVisionConfig
     [JsonPropertyName("hidden_act")] public string HiddenAct { get; init; } = "quick_gelu";
     [JsonPropertyName("layer_norm_eps")] public double LayerNormEps { get; init; } = 1e-5;
 
-    public int HeadDim => HiddenSize / NumAttentionHeads;
-    public int NumPatches => (ImageSize / PatchSize) * (ImageSize / PatchSize);
-    public int NumPositions => NumPatches + 1;
+    [JsonIgnore] public int HeadDim => HiddenSize / NumAttentionHeads;
+    [JsonIgnore] public int NumPatches => (ImageSize / PatchSize) * (ImageSize / PatchSize);
+    [JsonIgnore] public int NumPositions => NumPatches + 1;
 
     public void Validate()
     {

@@ -1,0 +1,123 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using MultiModal.Core.Errors;
+using MultiModal.Core.Logging;
+
+namespace MultiModal.Core.Hosting;
+
+/// <summary>What every gRPC host (clip, vision, diffusion) gets: h2c Kestrel, gRPC with error mapping, reflection, health, logging.</summary>
+public static class ServiceDefaults
+{
+    /// <summary>Health check tag of checks that say the process is alive (grpc.health.v1 service <c>liveness</c>).</summary>
+    public const string LiveTag = "live";
+
+    /// <summary>Health check tag of checks that say the process can take traffic (service <c>readiness</c>, <c>/healthz</c>).</summary>
+    public const string ReadyTag = "ready";
+
+    /// <summary>HTTP path of the readiness probe for YARP active health checks: 200 when ready, 503 otherwise.</summary>
+    public const string HealthzPath = "/healthz";
+
+    /// <summary>
+    /// Default for <c>Grpc:MaxReceiveMessageBytes</c> and <c>Grpc:MaxSendMessageBytes</c>: 64 MiB. gRPC's 4 MiB
+    /// default is too small for our payloads (several encoded images per EmbedImages/Describe request, generated
+    /// PNGs and batched embeddings in responses), while a bound is still needed because each message is buffered
+    /// whole in memory; a larger message is refused by the framework with RESOURCE_EXHAUSTED before it is parsed.
+    /// </summary>
+    public const int DefaultMaxMessageBytes = 64 * 1024 * 1024;
+
+    /// <summary>
+    /// Registers the defaults. Configuration read: <c>Kestrel:EndpointDefaults:Protocols</c> (default Http2, i.e. h2c
+    /// on plain HTTP: what YARP and Kubernetes gRPC probes speak), <c>Grpc:MaxReceiveMessageBytes</c>,
+    /// <c>Grpc:MaxSendMessageBytes</c>, <c>Logging:Format</c> (<c>json</c> for one JSON object per line).
+    /// The host marks itself ready with <see cref="ModelReadiness.MarkReady"/> once its model is loaded.
+    /// </summary>
+    public static WebApplicationBuilder AddGrpcServiceDefaults(this WebApplicationBuilder builder, string serviceName)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(serviceName);
+        var configuration = builder.Configuration;
+        builder.Services.AddSingleton(new ServiceIdentity(serviceName));
+
+        // Read when Kestrel starts, so configuration added after this call still wins; endpoint-specific
+        // Protocols settings win over these defaults in any case.
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            if (context.Configuration["Kestrel:EndpointDefaults:Protocols"] is null)
+            {
+                kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2);
+            }
+        });
+
+        builder.Services.AddGrpc(grpc =>
+        {
+            grpc.Interceptors.Add<ErrorMappingInterceptor>();
+            grpc.MaxReceiveMessageSize = configuration.GetValue("Grpc:MaxReceiveMessageBytes", DefaultMaxMessageBytes);
+            grpc.MaxSendMessageSize = configuration.GetValue("Grpc:MaxSendMessageBytes", DefaultMaxMessageBytes);
+            // Exception text must never reach clients outside Development (ErrorMapping hides it anyway).
+            grpc.EnableDetailedErrors = builder.Environment.IsDevelopment();
+        });
+        builder.Services.AddGrpcReflection();
+
+        builder.Services.TryAddSingleton<ModelReadiness>();
+        builder.Services.TryAddSingleton<IModelReadiness>(sp => sp.GetRequiredService<ModelReadiness>());
+        builder.Services
+            .AddGrpcHealthChecks(health =>
+            {
+                health.Services.Map("", _ => true);
+                health.Services.Map("liveness", check => check.Tags.Contains(LiveTag));
+                health.Services.Map("readiness", check => check.Tags.Contains(ReadyTag));
+            })
+            .AddCheck("process", () => HealthCheckResult.Healthy("Process is running."), tags: [LiveTag])
+            .AddCheck<ReadinessHealthCheck>("model", tags: [ReadyTag]);
+
+        AddConsoleLogging(builder);
+        return builder;
+    }
+
+    /// <summary>
+    /// Maps gRPC reflection, grpc.health.v1 (services <c>""</c> = every check, <c>liveness</c>, <c>readiness</c>) and
+    /// <c>GET /healthz</c> (readiness over plain HTTP, for YARP active health checks), and logs the bound addresses
+    /// once started. The host still maps its own gRPC service.
+    /// </summary>
+    public static WebApplication MapGrpcServiceDefaults(this WebApplication app)
+    {
+        app.MapGrpcReflectionService();
+        app.MapGrpcHealthChecksService();
+        app.MapHealthChecks(HealthzPath, new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
+
+        var service = app.Services.GetRequiredService<ServiceIdentity>().Name;
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ServiceDefaults).FullName!);
+        app.Lifetime.ApplicationStarted.Register(() => CoreLog.ServiceStarted(logger, service, string.Join(", ", app.Urls)));
+        return app;
+    }
+
+    // One line per event: readable in a terminal, and `Logging:Format=json` for log collectors.
+    private static void AddConsoleLogging(WebApplicationBuilder builder)
+    {
+        if (string.Equals(builder.Configuration["Logging:Format"], "json", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.IncludeScopes = true;
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            });
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.IncludeScopes = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+            });
+        }
+    }
+}

@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Logging;
+
+namespace MultiModal.Core.Logging;
+
+/// <summary>Source-generated log messages of the Core library (EventIds 1000–1099).</summary>
+internal static partial class CoreLog
+{
+    [LoggerMessage(EventId = 1000, EventName = "BatchRun", Level = LogLevel.Debug,
+        Message = "Queue {Queue} ran a batch of {Requests} requests ({Items} items) in {ElapsedMs:F1} ms; {Waiting} waiting.")]
+    public static partial void BatchRun(ILogger logger, string queue, int requests, int items, double elapsedMs, int waiting);
+
+    [LoggerMessage(EventId = 1001, EventName = "QueueFull", Level = LogLevel.Warning,
+        Message = "Queue {Queue} is full ({Capacity} requests waiting); request shed with QUEUE_FULL.")]
+    public static partial void QueueFull(ILogger logger, string queue, int capacity);
+
+    [LoggerMessage(EventId = 1002, EventName = "UnexpectedException", Level = LogLevel.Error,
+        Message = "Unexpected exception in {Method}; answered INTERNAL with trace id {TraceId}.")]
+    public static partial void UnexpectedException(ILogger logger, string method, string traceId, Exception exception);
+
+    [LoggerMessage(EventId = 1003, EventName = "RequestSkipped", Level = LogLevel.Debug,
+        Message = "Queue {Queue} skipped a request: {Reason} before its batch started.")]
+    public static partial void RequestSkipped(ILogger logger, string queue, string reason);
+
+    [LoggerMessage(EventId = 1004, EventName = "BatchFailed", Level = LogLevel.Warning,
+        Message = "Queue {Queue}: a batch of {Requests} requests ({Items} items) failed; every request in it fails.")]
+    public static partial void BatchFailed(ILogger logger, string queue, int requests, int items, Exception exception);
+
+    [LoggerMessage(EventId = 1005, EventName = "ServiceStarted", Level = LogLevel.Information,
+        Message = "{Service} serving gRPC (h2c by default) on {Addresses}.")]
+    public static partial void ServiceStarted(ILogger logger, string service, string addresses);
+}

@@ -75,53 +75,74 @@ public static class PilResize
             : ResampleVertical(source, sourceWidth, channels, outHeight, vertical);
     }
 
-    // (rows, outWidth, C) <- (rows starting at rowOffset, inWidth, C)
+    // (rows, outWidth, C) <- (rows starting at rowOffset, inWidth, C). Integer sums are exact (wrapping like C's
+    // int), so accumulating in a different order than Pillow's loops gives the same bytes.
     private static byte[] ResampleHorizontal(ReadOnlySpan<byte> input, int inWidth, int channels, int rowOffset,
         int rows, int outWidth, Coefficients c)
     {
         var output = new byte[(long)rows * outWidth * channels];
         var k = c.FixedPoint();
+        Span<int> sums = stackalloc int[channels];
         for (var yy = 0; yy < rows; yy++)
         {
             var inRow = input.Slice((yy + rowOffset) * inWidth * channels, inWidth * channels);
             var outRow = output.AsSpan(yy * outWidth * channels, outWidth * channels);
             for (var xx = 0; xx < outWidth; xx++)
             {
-                var xmin = c.Bounds[xx * 2];
                 var count = c.Bounds[xx * 2 + 1];
+                var window = inRow.Slice(c.Bounds[xx * 2] * channels, count * channels);
                 var weights = k.AsSpan(xx * c.KernelSize, count);
-                for (var ch = 0; ch < channels; ch++)
+                sums.Fill(1 << (PrecisionBits - 1));
+                if (channels == 3)
                 {
-                    var ss = 1 << (PrecisionBits - 1);
-                    for (var x = 0; x < count; x++)
-                        ss += inRow[(x + xmin) * channels + ch] * weights[x];
-                    outRow[xx * channels + ch] = Clip8(ss);
+                    // RGB, the common case: one pass over the window, as Pillow does for its 3-band images.
+                    int s0 = sums[0], s1 = sums[1], s2 = sums[2];
+                    for (var x = 0; x < weights.Length; x++)
+                    {
+                        var w = weights[x];
+                        s0 += window[x * 3] * w;
+                        s1 += window[x * 3 + 1] * w;
+                        s2 += window[x * 3 + 2] * w;
+                    }
+                    (sums[0], sums[1], sums[2]) = (s0, s1, s2);
                 }
+                else
+                {
+                    for (var x = 0; x < weights.Length; x++)
+                        for (var ch = 0; ch < channels; ch++)
+                            sums[ch] += window[x * channels + ch] * weights[x];
+                }
+                for (var ch = 0; ch < channels; ch++)
+                    outRow[xx * channels + ch] = Clip8(sums[ch]);
             }
         }
         return output;
     }
 
-    // (outHeight, width, C) <- (rows, width, C)
+    // (outHeight, width, C) <- (rows, width, C): each output row is a weighted sum of whole input rows, accumulated
+    // row by row (cache friendly; the same integer sums as Pillow's column-by-column loop).
     private static byte[] ResampleVertical(ReadOnlySpan<byte> input, int width, int channels, int outHeight,
         Coefficients c)
     {
         var stride = width * channels;
         var output = new byte[(long)outHeight * stride];
         var k = c.FixedPoint();
+        var sums = new int[stride];
         for (var yy = 0; yy < outHeight; yy++)
         {
             var ymin = c.Bounds[yy * 2];
-            var count = c.Bounds[yy * 2 + 1];
-            var weights = k.AsSpan(yy * c.KernelSize, count);
-            var outRow = output.AsSpan(yy * stride, stride);
-            for (var i = 0; i < stride; i++)
+            var weights = k.AsSpan(yy * c.KernelSize, c.Bounds[yy * 2 + 1]);
+            Array.Fill(sums, 1 << (PrecisionBits - 1));
+            for (var y = 0; y < weights.Length; y++)
             {
-                var ss = 1 << (PrecisionBits - 1);
-                for (var y = 0; y < count; y++)
-                    ss += input[(y + ymin) * stride + i] * weights[y];
-                outRow[i] = Clip8(ss);
+                var w = weights[y];
+                var inRow = input.Slice((y + ymin) * stride, stride);
+                for (var i = 0; i < inRow.Length; i++)
+                    sums[i] += inRow[i] * w;
             }
+            var outRow = output.AsSpan(yy * stride, stride);
+            for (var i = 0; i < outRow.Length; i++)
+                outRow[i] = Clip8(sums[i]);
         }
         return output;
     }

@@ -9,6 +9,8 @@ namespace MultiModal.Gateway;
 /// <item><c>Gateway:Upstreams:&lt;cluster&gt;</c>: comma-separated destination URLs, e.g.
 /// <c>Gateway__Upstreams__Clip=http://clip-0:5101,http://clip-1:5101</c>. When set, they replace every destination
 /// of the <c>ReverseProxy:Clusters</c> entry with that id (case-insensitive: Clip → clip).</item>
+/// <item><c>Gateway:DnsRefreshPeriod</c>: destinations with a DNS name (a headless Service) become one destination
+/// per resolved address, re-resolved this often (default 10 s).</item>
 /// <item><c>Gateway:BackendKeepAlivePingDelay</c> / <c>Gateway:BackendKeepAlivePingTimeout</c>: HTTP/2 pings to the
 /// backends while requests are active, so a backend that vanished mid-generation is noticed in seconds rather than
 /// after the 30-minute activity timeout.</item>
@@ -26,6 +28,9 @@ public sealed class GatewayOptions
 
     /// <summary>How long a ping to a backend may go unanswered before the connection is dropped.</summary>
     public TimeSpan BackendKeepAlivePingTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>How often DNS names among the destinations are resolved again (pods come and go). Zero: never.</summary>
+    public TimeSpan DnsRefreshPeriod { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Splits one <see cref="Upstreams"/> value into destination addresses.</summary>
     /// <exception cref="FormatException">An entry is not an absolute http or https URL.</exception>

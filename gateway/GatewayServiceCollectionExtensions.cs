@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.ServiceDiscovery;
 
 namespace MultiModal.Gateway;
 
@@ -30,11 +32,11 @@ public static class GatewayServiceCollectionExtensions
 
         builder.Services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
-        // Registered before AddReverseProxy, which only adds its own factory when none is present.
-        builder.Services.AddSingleton<IForwarderHttpClientFactory, GatewayHttpClientFactory>();
         builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
             .AddConfigFilter<UpstreamsConfigFilter>();
+        builder.Services.Replace(ServiceDescriptor.Singleton<IForwarderHttpClientFactory, GatewayHttpClientFactory>());
+        builder.Services.Replace(ServiceDescriptor.Singleton<IDestinationResolver, DnsRefreshTrigger>());
 
         // The gateway's health is its own process only: a backend outage is YARP's business (it routes around it).
         // grpc.health.v1 reports UNKNOWN for a service mapped to no check, hence the explicit "self".

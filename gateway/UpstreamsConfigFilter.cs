@@ -4,26 +4,28 @@ using Yarp.ReverseProxy.Configuration;
 namespace MultiModal.Gateway;
 
 /// <summary>
-/// Replaces a cluster's destinations with the URLs listed in <c>Gateway:Upstreams:&lt;cluster&gt;</c>, so a deployment
-/// sets one value per service instead of one <c>ReverseProxy:Clusters:x:Destinations:y:Address</c> key per backend.
-/// Everything else (routes, h2c, health checks, load balancing) stays in the <c>ReverseProxy</c> section.
+/// Sets each cluster's destinations: the URLs in <c>Gateway:Upstreams:&lt;cluster&gt;</c> when given (one value per
+/// service instead of one <c>ReverseProxy:Clusters:x:Destinations:y:Address</c> key per backend), else those of
+/// the <c>ReverseProxy</c> section; then expands DNS names to one destination per address
+/// (<see cref="DnsDestinationExpander"/>). Routes, h2c, health checks and load balancing stay in <c>ReverseProxy</c>.
 /// </summary>
 internal sealed class UpstreamsConfigFilter(IOptions<GatewayOptions> options, ILogger<UpstreamsConfigFilter> logger)
     : IProxyConfigFilter
 {
-    public ValueTask<ClusterConfig> ConfigureClusterAsync(ClusterConfig cluster, CancellationToken cancel)
+    public async ValueTask<ClusterConfig> ConfigureClusterAsync(ClusterConfig cluster, CancellationToken cancel)
     {
-        if (!options.Value.Upstreams.TryGetValue(cluster.ClusterId, out var value) || string.IsNullOrWhiteSpace(value))
-            return ValueTask.FromResult(cluster);
+        IEnumerable<KeyValuePair<string, DestinationConfig>> configured =
+            options.Value.Upstreams.TryGetValue(cluster.ClusterId, out var upstreams) && !string.IsNullOrWhiteSpace(upstreams)
+                ? GatewayOptions.ParseUpstreams(cluster.ClusterId, upstreams).Select((address, i) =>
+                    new KeyValuePair<string, DestinationConfig>(
+                        $"{cluster.ClusterId}-{i}", new DestinationConfig { Address = address.ToString() }))
+                : cluster.Destinations ?? new Dictionary<string, DestinationConfig>();
 
-        var addresses = GatewayOptions.ParseUpstreams(cluster.ClusterId, value);
-        // Ids are stable per position so YARP keeps health state across config reloads.
-        var destinations = addresses
-            .Select((address, i) => (Id: $"{cluster.ClusterId}-{i}", Config: new DestinationConfig { Address = address.ToString() }))
-            .ToDictionary(d => d.Id, d => d.Config, StringComparer.OrdinalIgnoreCase);
+        var expanded = await Task.WhenAll(configured.Select(d => DnsDestinationExpander.ExpandAsync(d.Key, d.Value, logger, cancel)));
+        var destinations = expanded.SelectMany(d => d).ToDictionary(StringComparer.OrdinalIgnoreCase);
 
-        GatewayLog.UpstreamsReplaced(logger, cluster.ClusterId, string.Join(", ", addresses));
-        return ValueTask.FromResult(cluster with { Destinations = destinations });
+        GatewayLog.ClusterDestinations(logger, cluster.ClusterId, string.Join(", ", destinations.Values.Select(d => d.Address)));
+        return cluster with { Destinations = destinations };
     }
 
     public ValueTask<RouteConfig> ConfigureRouteAsync(RouteConfig route, ClusterConfig? cluster, CancellationToken cancel)

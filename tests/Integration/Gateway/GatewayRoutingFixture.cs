@@ -9,7 +9,8 @@ namespace MultiModal.Tests.Integration.Gateway;
 
 /// <summary>
 /// The gateway as a real process in front of in-test backends: clip → two healthy echo backends plus one whose
-/// <c>/healthz</c> answers 503; diffusion → one scripted backend; vision → a closed port.
+/// <c>/healthz</c> answers 503; diffusion → one scripted backend;
+/// vision → a name that does not resolve and a closed port.
 /// </summary>
 public sealed class GatewayRoutingFixture : IAsyncLifetime
 {
@@ -32,7 +33,8 @@ public sealed class GatewayRoutingFixture : IAsyncLifetime
         [
             $"--Gateway:Upstreams:Clip={ClipA.Address},{ClipB.Address},{ClipFailingHealthCheck.Address}",
             $"--Gateway:Upstreams:Diffusion={diffusion.Address}",
-            $"--Gateway:Upstreams:Vision={ClosedLoopbackUrl()}",
+            // .invalid never resolves (RFC 2606): the gateway must start anyway and route around it.
+            $"--Gateway:Upstreams:Vision=http://unresolvable.invalid:5102,{ClosedLoopbackUrl()}",
             // Probe often so the failing destination is marked within a second, not after 2 × 5 s.
             "--ReverseProxy:Clusters:clip:HealthCheck:Active:Interval=00:00:00.200",
         ]);

@@ -109,7 +109,7 @@ public sealed class GatewayRoutingTests(GatewayRoutingFixture fixture) : IClassF
     }
 
     [Fact]
-    public async Task VisionCall_UpstreamUnreachable_Unavailable()
+    public async Task VisionCall_UpstreamsUnresolvableOrRefusing_Unavailable()
     {
         var vision = new VisionV1.VisionService.VisionServiceClient(fixture.Channel);
 

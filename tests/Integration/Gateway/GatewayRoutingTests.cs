@@ -55,6 +55,26 @@ public sealed class GatewayRoutingTests(GatewayRoutingFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task GenerateImage_ManyClientCancellations_BackendStaysInRotation()
+    {
+        // Users cancel generations all the time; that says nothing about the backend. Twelve is past the passive
+        // policy's minimum sample count, and diffusion has a single destination, so an ejection would show as 503.
+        for (var i = 0; i < 12; i++)
+        {
+            var prompt = UniquePrompt(ScriptedDiffusionBackend.HangPrefix);
+            using var cts = new CancellationTokenSource();
+            using var call = _diffusion.GenerateImage(new GenerateImageRequest { Prompt = prompt, Steps = 1 }, cancellationToken: cts.Token);
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+            cts.Cancel();
+            await fixture.Diffusion.Call(prompt).Cancelled.Task.DefaultTimeout();
+        }
+
+        var info = await _diffusion.GetModelInfoAsync(new GetModelInfoRequest()).ResponseAsync.DefaultTimeout();
+
+        Assert.Equal("diffusion-a", info.ModelName);
+    }
+
+    [Fact]
     public async Task GenerateImage_WithDeadline_BackendSeesPropagatedDeadline()
     {
         var prompt = UniquePrompt("ok");

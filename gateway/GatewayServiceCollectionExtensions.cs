@@ -1,0 +1,85 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.ServiceDiscovery;
+
+namespace MultiModal.Gateway;
+
+/// <summary>Wires the gateway: Kestrel for h2c gRPC, YARP from configuration, and the gateway's own health endpoints.</summary>
+public static class GatewayServiceCollectionExtensions
+{
+    /// <summary>Local default when neither <c>--urls</c>/<c>ASPNETCORE_URLS</c> nor <c>PORT</c> is given.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:8080";
+
+    /// <summary>Path of the gateway's own liveness endpoint (the backends answer the same path for YARP's probes).</summary>
+    public const string HealthPath = "/healthz";
+
+    /// <summary>Configures Kestrel, the reverse proxy and health checks from <c>ReverseProxy</c> and <c>Gateway</c>.</summary>
+    public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
+    {
+        UseListenAddress(builder);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            // gRPC clients speak HTTP/2 with prior knowledge; a cleartext Http1AndHttp2 endpoint would only do HTTP/1.1.
+            kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2);
+            // A client stream may sit idle for minutes (queued generation); the proxy streams bodies without buffering,
+            // and the backends enforce message size limits themselves.
+            kestrel.Limits.MinRequestBodyDataRate = null;
+            kestrel.Limits.MaxRequestBodySize = null;
+        });
+
+        builder.Services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.SectionName).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        builder.Services.AddReverseProxy()
+            .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
+            .AddConfigFilter<UpstreamsConfigFilter>();
+        builder.Services.Replace(ServiceDescriptor.Singleton<IForwarderHttpClientFactory, GatewayHttpClientFactory>());
+        builder.Services.Replace(ServiceDescriptor.Singleton<IDestinationResolver, DnsRefreshTrigger>());
+
+        // The gateway's health is its own process only: a backend outage is YARP's business (it routes around it).
+        // grpc.health.v1 reports UNKNOWN for a service mapped to no check, hence the explicit "self".
+        builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy());
+        // kubelet's httpGet probes speak HTTP/1.1 only, so Kubernetes probes this h2c-only port with grpc.health.v1.
+        // The same names the backends use, so every Deployment probes alike; both report the process itself.
+        builder.Services.AddGrpc();
+        builder.Services.AddGrpcHealthChecks(grpc =>
+        {
+            grpc.Services.Map("liveness", _ => true);
+            grpc.Services.Map("readiness", _ => true);
+        });
+        return builder;
+    }
+
+    /// <summary>Maps <c>GET /healthz</c>, grpc.health.v1.Health and the proxy routes; logs the bound addresses.</summary>
+    public static WebApplication MapGateway(this WebApplication app)
+    {
+        app.MapHealthChecks(HealthPath);
+        app.MapGrpcHealthChecksService();
+        // The default pipeline: session affinity, load balancing, passive health checks. No request timeouts:
+        // a generation may stream for many minutes; deadlines are the client's (grpc-timeout is forwarded).
+        app.MapReverseProxy();
+
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MultiModal.Gateway");
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            foreach (var address in app.Urls)
+                GatewayLog.Listening(logger, address);
+        });
+        return app;
+    }
+
+    // --urls / ASPNETCORE_URLS win; else PORT (container convention: all interfaces); else loopback:8080.
+    private static void UseListenAddress(WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        if (!string.IsNullOrEmpty(configuration["urls"]))
+            return;
+
+        if (configuration["PORT"] is { Length: > 0 } port)
+            builder.WebHost.UseUrls($"http://0.0.0.0:{port}");
+        else if (string.IsNullOrEmpty(configuration["http_ports"]) && string.IsNullOrEmpty(configuration["https_ports"]))
+            builder.WebHost.UseUrls(DefaultUrl);
+    }
+}

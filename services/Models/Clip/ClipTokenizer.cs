@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.ML.Tokenizers;
 using MultiModal.Models.Errors;
 
 namespace MultiModal.Models.Clip;
@@ -7,19 +6,18 @@ namespace MultiModal.Models.Clip;
 /// <summary>
 /// The CLIP byte-level BPE tokenizer, id for id openai/CLIP's SimpleTokenizer (= transformers' CLIPTokenizer with
 /// ftfy installed): <see cref="ClipTextNormalizer"/> → <see cref="ClipPreTokenizer"/> → byte-level BPE with "&lt;/w&gt;"
-/// ending each word (Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/>, fed one pre-tokenized word at a time so
-/// that its own pre-tokenizer and normalizer stay out of the way).
+/// ending each word (<see cref="ClipBpe"/>, which says why it is not Microsoft.ML.Tokenizers' BpeTokenizer).
 /// </summary>
 public sealed class ClipTokenizer
 {
     /// <summary>What HF uses when a tokenizer_config.json has no model_max_length, and every CLIP text tower's size.</summary>
     public const int DefaultContextLength = 77;
 
-    private readonly BpeTokenizer _bpe;
+    private readonly ClipBpe _bpe;
     private readonly int _startOfTextId;
     private readonly int _endOfTextId;
 
-    private ClipTokenizer(BpeTokenizer bpe, int bosTokenId, int eosTokenId, int padTokenId, int contextLength)
+    private ClipTokenizer(ClipBpe bpe, int bosTokenId, int eosTokenId, int padTokenId, int contextLength)
     {
         _bpe = bpe;
         _startOfTextId = bpe.Vocabulary[ClipPreTokenizer.StartOfText];
@@ -54,13 +52,7 @@ public sealed class ClipTokenizer
         if (!File.Exists(vocabPath) || !File.Exists(mergesPath))
             throw new FileNotFoundException($"CLIP tokenizer folder {dir} needs vocab.json and merges.txt");
 
-        var bpe = BpeTokenizer.Create(new BpeOptions(vocabPath, mergesPath)
-        {
-            ByteLevel = true,
-            EndOfWordSuffix = "</w>",
-            PreTokenizer = null,
-            Normalizer = null,
-        });
+        var bpe = ClipBpe.Load(vocabPath, mergesPath);
 
         var specialMap = ReadJson(Path.Combine(dir, "special_tokens_map.json"));
         var config = ReadJson(Path.Combine(dir, "tokenizer_config.json"));
@@ -150,7 +142,7 @@ public sealed class ClipTokenizer
             if (word == ClipPreTokenizer.StartOfText) yield return _startOfTextId;
             else if (word == ClipPreTokenizer.EndOfText) yield return _endOfTextId;
             else
-                foreach (var id in _bpe.EncodeToIds(word, considerPreTokenization: false, considerNormalization: false))
+                foreach (var id in _bpe.EncodeWord(word))
                     yield return id;
         }
     }

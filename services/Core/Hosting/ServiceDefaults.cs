@@ -53,6 +53,9 @@ public static class ServiceDefaults
             {
                 kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2);
             }
+            // gRPC bounds each message itself (Grpc:MaxReceiveMessageBytes, answered with RESOURCE_EXHAUSTED); Kestrel's
+            // 30 MB body cap would otherwise cut a 30-64 MiB message mid-read and surface as an opaque UNKNOWN.
+            kestrel.Limits.MaxRequestBodySize = null;
         });
 
         builder.Services.AddGrpc(grpc =>

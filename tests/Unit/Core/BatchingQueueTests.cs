@@ -1,3 +1,4 @@
+using MultiModal.Tests.Testing;
 using System.Collections.Concurrent;
 using Grpc.Core;
 using MultiModal.Contracts.Common.V1;
@@ -29,7 +30,7 @@ public sealed class BatchingQueueTests
             Threads[Environment.CurrentManagedThreadId] = 0;
             Batches.Enqueue([.. jobs.Select(j => j.Id)]);
             Started.Release();
-            Assert.True(Hold.Wait(TaskTimeoutExtensions.DefaultTimeoutSpan), "test never released the worker");
+            Assert.True(Hold.Wait(MultiModal.Tests.Testing.TaskExtensions.DefaultTimeoutSpan), "test never released the worker");
             if (jobs.Any(Throws))
             {
                 throw new InvalidOperationException("forward pass failed");
@@ -56,7 +57,7 @@ public sealed class BatchingQueueTests
     {
         model.Hold.Reset();
         var running = queue.EnqueueAsync(new Job(id), deadline: null, CancellationToken.None);
-        Assert.True(await model.Started.WaitAsync(TaskTimeoutExtensions.DefaultTimeoutSpan));
+        Assert.True(await model.Started.WaitAsync(MultiModal.Tests.Testing.TaskExtensions.DefaultTimeoutSpan));
         return running;
     }
 

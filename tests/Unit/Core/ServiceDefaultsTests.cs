@@ -1,3 +1,4 @@
+using MultiModal.Tests.Testing;
 using System.Net;
 using Google.Rpc;
 using Grpc.Core;

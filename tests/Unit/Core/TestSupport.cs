@@ -2,16 +2,6 @@ using Microsoft.Extensions.Logging;
 
 namespace MultiModal.Tests.Unit.Core;
 
-internal static class TaskTimeoutExtensions
-{
-    /// <summary>Every await in these tests is bounded, so a hang fails the test instead of the whole run.</summary>
-    public static readonly TimeSpan DefaultTimeoutSpan = TimeSpan.FromSeconds(10);
-
-    public static Task<T> DefaultTimeout<T>(this Task<T> task) => task.WaitAsync(DefaultTimeoutSpan);
-
-    public static Task DefaultTimeout(this Task task) => task.WaitAsync(DefaultTimeoutSpan);
-}
-
 /// <summary>Keeps every log entry, for asserting on level, event and exception.</summary>
 internal sealed class CollectingLogger : ILogger
 {

@@ -1,0 +1,68 @@
+# MultiModal.Services — one entry point for building, testing and running the fleet.
+#   make run            the whole fleet on built-in small models, gateway on $(PORT) (default 8080); Ctrl-C stops it
+#   make test           everything CI runs (buf lint, unit, golden, integration)
+#   make run-clip MODEL=<hf-clip-folder> PORT=<n>        one CLIP service in the foreground
+#   make run-gateway PORT=<n> CLIP=<url>[,<url>...]      the gateway in the foreground
+#   make models         the built-in default models (random weights, real tokenizers) under models/
+#   make bench          throughput benchmarks (see BENCHMARKS.md)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+CONFIG ?= Release
+PORT ?= 8080
+MODELS ?= models
+CLIP_PORT ?= 5101
+DOTNET ?= dotnet
+BUF_VERSION := 1.75.0
+BUF := .tools/node_modules/.bin/buf
+out = $(1)/bin/$(CONFIG)/net10.0/MultiModal.$(2).dll
+CLIP_DLL := $(call out,services/Clip,Clip)
+GATEWAY_DLL := $(call out,gateway,Gateway)
+MODELKIT_DLL := $(call out,services/ModelKit,ModelKit)
+BENCH_DLL := tests/Bench/bin/$(CONFIG)/net10.0/MultiModal.Tests.Bench.dll
+
+.PHONY: build test test-unit test-golden test-integration proto-lint models run run-clip run-gateway bench k8s-render clean
+
+build:
+	$(DOTNET) build MultiModal.Services.sln -c $(CONFIG) -v q -nologo
+
+$(BUF):
+	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION) >/dev/null
+
+proto-lint: $(BUF)
+	cd protos && ../$(BUF) lint && echo "buf lint: ok"
+
+models: $(MODELS)/clip/model.safetensors
+
+$(MODELS)/clip/model.safetensors:
+	$(DOTNET) build services/ModelKit/ModelKit.csproj -c $(CONFIG) -v q -nologo
+	$(DOTNET) $(MODELKIT_DLL) clip $(MODELS)/clip --preset small --seed 0
+
+test: build proto-lint
+	@build/run-tests.sh $(CONFIG) tests/Unit tests/Golden tests/Integration
+
+test-unit test-golden test-integration: build
+	@build/run-tests.sh $(CONFIG) tests/$(patsubst test-%,%,$@)
+
+run: build models
+	@build/run-fleet.sh $(CONFIG) $(PORT) $(MODELS)
+
+run-clip: build
+	@test -n "$(MODEL)" || { echo "usage: make run-clip MODEL=<hf-clip-folder> [PORT=5101]"; exit 2; }
+	$(DOTNET) $(CLIP_DLL) --urls http://127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(CLIP_PORT)) --Clip:ModelPath=$(MODEL)
+
+run-gateway: build
+	$(DOTNET) $(GATEWAY_DLL) --urls http://127.0.0.1:$(PORT) $(if $(CLIP),--Gateway:Upstreams:Clip=$(CLIP)) \
+		$(if $(VISION),--Gateway:Upstreams:Vision=$(VISION)) $(if $(DIFFUSION),--Gateway:Upstreams:Diffusion=$(DIFFUSION))
+
+bench: build
+	$(MAKE) models MODELS=$(MODELS)
+	@test -f $(MODELS)/clip-vit-b-32/model.safetensors || $(DOTNET) $(MODELKIT_DLL) clip $(MODELS)/clip-vit-b-32 --preset vit-b-32 --seed 0
+	$(DOTNET) $(BENCH_DLL) --model $(MODELS)/clip-vit-b-32
+
+k8s-render:
+	kubectl kustomize k8s/overlays/dev >/dev/null && kubectl kustomize k8s/overlays/prod >/dev/null && echo "k8s overlays render"
+
+clean:
+	$(DOTNET) clean MultiModal.Services.sln -c $(CONFIG) -v q -nologo

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `make run`: every service on its built-in model plus the gateway, on loopback. Ctrl-C stops all of it.
+set -euo pipefail
+config=$1 port=$2 models=$3
+dll() { echo "$1/bin/$config/net10.0/MultiModal.$2.dll"; }
+pids=()
+stop() { trap - INT TERM EXIT; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap 'stop; exit 130' INT TERM
+trap stop EXIT
+
+start() { # name port args...
+  local name=$1 p=$2; shift 2
+  dotnet "$@" --urls "http://127.0.0.1:$p" 2>&1 | sed -u "s/^/[$name] /" &
+  pids+=($!)
+}
+wait_ready() { # name port
+  for _ in $(seq 1 240); do
+    if curl -s --http2-prior-knowledge -o /dev/null -w '%{http_code}' "http://127.0.0.1:$2/healthz" 2>/dev/null | grep -q 200; then return 0; fi
+    sleep 0.5
+  done
+  echo "$1 did not become ready on port $2" >&2; return 1
+}
+
+start clip 5101 "$(dll services/Clip Clip)" --Clip:ModelPath="$models/clip"
+wait_ready clip 5101
+start gateway "$port" "$(dll gateway Gateway)" --Gateway:Upstreams:Clip=http://127.0.0.1:5101
+wait_ready gateway "$port"
+echo
+echo "MultiModal.Services fleet is up: gateway at http://127.0.0.1:$port (h2c gRPC). Ctrl-C stops it."
+echo "  try: grpcurl -plaintext -d '{\"texts\":[\"a cat\"]}' 127.0.0.1:$port multimodal.clip.v1.ClipService/EmbedTexts"
+wait

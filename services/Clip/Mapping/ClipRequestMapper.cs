@@ -1,0 +1,114 @@
+using Google.Protobuf;
+using MultiModal.Contracts.Clip.V1;
+using MultiModal.Core.Errors;
+using MultiModal.Models.Errors;
+using MultiModal.Models.Imaging;
+
+namespace MultiModal.Clip.Mapping;
+
+/// <summary>
+/// Wire → work: validates every field (INVALID_ARGUMENT naming the field), tokenizes texts and decodes + preprocesses
+/// images on the calling thread, so the model thread only runs forward passes.
+/// </summary>
+public static class ClipRequestMapper
+{
+    /// <summary>A text and whether the tokenizer cut it to the context length.</summary>
+    public sealed record TokenizedText(int[] Ids, bool Truncated);
+
+    public static IReadOnlyList<TokenizedText> Texts(IReadOnlyList<string> texts, string field, ClipEngine engine, ClipOptions o)
+    {
+        if (texts.Count == 0)
+            throw InferenceException.InvalidArgument(field, "at least one text is required");
+        if (texts.Count > o.MaxTextsPerRequest)
+            throw InferenceException.InvalidArgument(field, $"{texts.Count} texts given; at most {o.MaxTextsPerRequest} per request");
+        return texts.Select((text, i) => Text(text, $"{field}[{i}]", engine, o)).ToList();
+    }
+
+    public static TokenizedText Text(string text, string field, ClipEngine engine, ClipOptions o)
+    {
+        if (text.Length > o.MaxTextChars)
+            throw InferenceException.InvalidArgument(field, $"text has {text.Length} characters; at most {o.MaxTextChars}");
+        var encoded = engine.Tokenizer.Encode(text);
+        return new TokenizedText(encoded.Ids, encoded.Truncated);
+    }
+
+    public static IReadOnlyList<float[]> Images(IReadOnlyList<Contracts.Common.V1.Image> images, string field, ClipEngine engine, ClipOptions o)
+    {
+        if (images.Count == 0)
+            throw InferenceException.InvalidArgument(field, "at least one image is required");
+        if (images.Count > o.MaxImagesPerRequest)
+            throw InferenceException.InvalidArgument(field, $"{images.Count} images given; at most {o.MaxImagesPerRequest} per request");
+        return images.Select((image, i) => Image(image, $"{field}[{i}]", engine, o)).ToList();
+    }
+
+    public static float[] Image(Contracts.Common.V1.Image? image, string field, ClipEngine engine, ClipOptions o)
+    {
+        if (image is null || image.Data.IsEmpty)
+            throw InferenceException.InvalidArgument($"{field}.data", "image bytes are required");
+        try
+        {
+            var decoded = ImageDecoder.Decode(image.Data.Span, Limits(o));
+            return engine.Processor.Preprocess(decoded);
+        }
+        catch (InputRejectedException e)
+        {
+            throw e.WithField($"{field}.data");
+        }
+    }
+
+    public static IReadOnlyList<string> Labels(ClassifyRequest request, ClipOptions o)
+    {
+        if (request.Labels.Count == 0)
+            throw InferenceException.InvalidArgument("labels", "at least one label is required");
+        if (request.Labels.Count > o.MaxLabels)
+            throw InferenceException.InvalidArgument("labels", $"{request.Labels.Count} labels given; at most {o.MaxLabels}");
+        for (var i = 0; i < request.Labels.Count; i++)
+            if (string.IsNullOrWhiteSpace(request.Labels[i]))
+                throw InferenceException.InvalidArgument($"labels[{i}]", "label is empty");
+        var template = request.Template;
+        if (template.Length == 0)
+            return request.Labels;
+        var holes = template.Split("{}").Length - 1;
+        if (holes != 1)
+            throw InferenceException.InvalidArgument("template", $"template must contain exactly one \"{{}}\" placeholder, found {holes}");
+        return request.Labels.Select(label => template.Replace("{}", label)).ToList();
+    }
+
+    /// <summary>Splits rank items into texts and images, remembering each item's place.</summary>
+    public static (ClipWork Work, List<(bool IsText, int Index)> Order) RankWork(RankRequest request, ClipEngine engine, ClipOptions o)
+    {
+        if (request.Query is null || request.Query.ItemCase == RankItem.ItemOneofCase.None)
+            throw InferenceException.InvalidArgument("query", "a text or image query is required");
+        if (request.Candidates.Count == 0)
+            throw InferenceException.InvalidArgument("candidates", "at least one candidate is required");
+        if (request.Candidates.Count > o.MaxCandidates)
+            throw InferenceException.InvalidArgument("candidates", $"{request.Candidates.Count} candidates given; at most {o.MaxCandidates}");
+        var texts = new List<int[]>();
+        var pixels = new List<float[]>();
+        var order = new List<(bool, int)>();
+        void Add(RankItem item, string field)
+        {
+            switch (item.ItemCase)
+            {
+                case RankItem.ItemOneofCase.Text:
+                    order.Add((true, texts.Count));
+                    texts.Add(Text(item.Text, $"{field}.text", engine, o).Ids);
+                    break;
+                case RankItem.ItemOneofCase.Image:
+                    order.Add((false, pixels.Count));
+                    pixels.Add(Image(item.Image, $"{field}.image", engine, o));
+                    break;
+                default:
+                    throw InferenceException.InvalidArgument(field, "a text or image is required");
+            }
+        }
+        Add(request.Query, "query");
+        for (var i = 0; i < request.Candidates.Count; i++)
+            Add(request.Candidates[i], $"candidates[{i}]");
+        if (texts.Count + pixels.Count > o.MaxBatchSize * 64)
+            throw InferenceException.InvalidArgument("candidates", "too many items in one request");
+        return (new ClipWork(texts, pixels), order);
+    }
+
+    private static ImageLimits Limits(ClipOptions o) => new() { MaxBytes = o.MaxImageBytes, MaxPixels = o.MaxImagePixels };
+}

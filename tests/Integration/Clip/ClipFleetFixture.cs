@@ -1,0 +1,66 @@
+using Grpc.Net.Client;
+using MultiModal.Contracts.Clip.V1;
+using MultiModal.Tests.Testing;
+using Xunit;
+
+namespace MultiModal.Tests.Integration.Clip;
+
+/// <summary>
+/// The CLIP service and the gateway as real processes on 127.0.0.1, serving the golden tiny-clip folder; tests call
+/// through the gateway, as users do.
+/// </summary>
+public sealed class ClipFleetFixture : IAsyncLifetime
+{
+    public static string ModelFolder => TestPaths.Fixture("tiny-clip", "model");
+
+    public ServiceProcess Clip { get; private set; } = null!;
+    public ServiceProcess Gateway { get; private set; } = null!;
+    public GrpcChannel Channel { get; private set; } = null!;
+    public ClipService.ClipServiceClient Client { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Clip = await ServiceProcess.StartAsync(BuildOutputs.Dll("services/Clip", "Clip"),
+        [
+            $"--Clip:ModelPath={ModelFolder}",
+            // A wider batching window than the default 5 ms, so 64 concurrent calls on a busy 2-core CI machine
+            // reliably meet in shared batches.
+            "--Clip:MaxBatchWaitMs=25",
+        ]);
+        Gateway = await ServiceProcess.StartAsync(BuildOutputs.Dll("gateway", "Gateway"),
+            [$"--Gateway:Upstreams:Clip={Clip.Address}"]);
+        Channel = GrpcChannel.ForAddress(Gateway.Address, new GrpcChannelOptions
+        {
+            MaxSendMessageSize = 100 << 20,
+            MaxReceiveMessageSize = 100 << 20,
+        });
+        Client = new ClipService.ClipServiceClient(Channel);
+        await WaitUntilRoutedAsync();
+    }
+
+    // The gateway's active health check marks the new destination healthy within its first probe.
+    private async Task WaitUntilRoutedAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                await Client.GetModelInfoAsync(new GetModelInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(5));
+                return;
+            }
+            catch (Grpc.Core.RpcException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    public Task DisposeAsync()
+    {
+        Channel?.Dispose();
+        Gateway?.Dispose();
+        Clip?.Dispose();
+        return Task.CompletedTask;
+    }
+}

@@ -7,10 +7,11 @@ namespace MultiModal.Models.Schedulers;
 /// JSON as Python's <c>json</c> module writes it: diffusers saves <c>lambda_min_clipped: -Infinity</c>, which strict
 /// JSON readers reject, so bare <c>NaN</c> / <c>Infinity</c> / <c>-Infinity</c> tokens are quoted before parsing.
 /// </summary>
-internal static class SchedulerJson
+public static class SchedulerJson
 {
     private static readonly string[] NonFinite = ["-Infinity", "Infinity", "NaN"];
 
+    /// <summary>Quotes bare NaN / Infinity / -Infinity tokens outside strings so System.Text.Json can read the text.</summary>
     public static string QuoteNonFiniteNumbers(string json)
     {
         var output = new StringBuilder(json.Length + 16);
@@ -34,6 +35,7 @@ internal static class SchedulerJson
         return output.ToString();
     }
 
+    /// <summary>A number, or one of the quoted non-finite tokens.</summary>
     public static double GetDouble(JsonElement value) => value.ValueKind switch
     {
         JsonValueKind.Number => value.GetDouble(),
@@ -47,6 +49,7 @@ internal static class SchedulerJson
         _ => throw new InvalidDataException($"Expected a number, got {value.ValueKind}."),
     };
 
+    /// <summary>A JSON boolean.</summary>
     public static bool GetBool(JsonElement value) => value.ValueKind switch
     {
         JsonValueKind.True => true,

@@ -83,9 +83,10 @@ public sealed class LmsDiscreteScheduler : IScheduler
         var lms_coeffs = Enumerable.Range(0, order).Select(j => LmsCoefficients.Coefficient(_sigmas, order, i, j)).ToArray();
 
         // 4. x_{i+1} = x_i + Σ_j c_j·d_{i−j}  (newest derivative pairs with c_0)
-        //    (summed first, then added to x, in diffusers' order)
+        //    (summed first, then added to x, in diffusers' order). Python's zip stops at the shorter list: a run that
+        //    starts mid-schedule (img2img) has fewer derivatives than `order` and uses only the first coefficients.
         var sum = lms_coeffs[0] * _derivatives[^1];
-        for (var j = 1; j < order; j++)
+        for (var j = 1; j < Math.Min(order, _derivatives.Count); j++)
             sum = sum + lms_coeffs[j] * _derivatives[_derivatives.Count - 1 - j];
         var prev_sample = sample + sum;
 

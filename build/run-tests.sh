@@ -9,11 +9,12 @@ for project in "$@"; do
   log=$(mktemp)
   echo "=== $name"
   dotnet test "$project/$name.csproj" -c "$config" --no-build --nologo --logger "console;verbosity=normal" 2>&1 | tee "$log" \
-    | grep -E "^\s+(Passed|Failed|Skipped) |Error Message|Assert|^(Passed|Failed)!|Total tests" || true
+    | grep -E "^\s+(Failed|Skipped) |Error Message|^\s+(Passed|Failed|Skipped): [0-9]|Total tests"
   rc=${PIPESTATUS[0]}
-  line=$(grep -E "^(Passed|Failed)!" "$log" | tail -1)
-  p=$(sed -nE 's/.*Passed: *([0-9]+).*/\1/p' <<<"$line"); f=$(sed -nE 's/.*Failed: *([0-9]+).*/\1/p' <<<"$line")
-  s=$(sed -nE 's/.*Skipped: *([0-9]+).*/\1/p' <<<"$line")
+  # The console logger closes with "Total tests: N" then "     Passed: N" / "     Failed: N" / "    Skipped: N".
+  count() { grep -E "^\s+$1: [0-9]+\s*$" "$log" | tail -1 | grep -oE "[0-9]+" || true; }
+  p=$(count Passed); f=$(count Failed); s=$(count Skipped)
+  line=$(grep -E "^Total tests: [0-9]+" "$log" | tail -1 || true)
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
   if [ "$rc" -ne 0 ]; then status=1; [ -z "$line" ] && { echo "--- $name failed to run:"; tail -40 "$log"; failed=$((failed + 1)); }; fi
   rm -f "$log"

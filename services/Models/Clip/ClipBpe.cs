@@ -26,12 +26,13 @@ internal sealed class ClipBpe
     private const int CachedWordLength = 64;
     private const int CacheCapacity = 100_000;
 
-    private readonly Dictionary<(int Left, int Right), (int Rank, int Merged)> _merges;
+    /// <summary>(left id, right id) packed by <see cref="Pair"/> → (rank, merged id).</summary>
+    private readonly Dictionary<long, (int Rank, int Merged)> _merges;
     private readonly int[] _byteIds = new int[256];
     private readonly int[] _byteEndOfWordIds = new int[256];
     private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
 
-    private ClipBpe(IReadOnlyDictionary<string, int> vocabulary, Dictionary<(int, int), (int, int)> merges)
+    private ClipBpe(IReadOnlyDictionary<string, int> vocabulary, Dictionary<long, (int, int)> merges)
     {
         Vocabulary = vocabulary;
         _merges = merges;
@@ -51,7 +52,7 @@ internal sealed class ClipBpe
     {
         var vocabulary = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllText(vocabPath))
             ?? throw new InvalidDataException($"{vocabPath} is empty");
-        var merges = new Dictionary<(int, int), (int, int)>();
+        var merges = new Dictionary<long, (int, int)>();
         // Every merge part must be a byte symbol or the result of an earlier (lower-ranked) merge: the heap order relies on it.
         var made = ByteSymbols().SelectMany(s => new[] { Lookup(vocabulary, s), Lookup(vocabulary, s + EndOfWord) }).ToHashSet();
         var rank = 0;
@@ -65,7 +66,7 @@ internal sealed class ClipBpe
             var merged = Lookup(vocabulary, parts[0] + parts[1]);
             if (!made.Contains(left) || !made.Contains(right))
                 throw new InvalidDataException($"{mergesPath}: merge {rank} '{line}' uses a token no earlier merge made");
-            merges.TryAdd((left, right), (rank, merged));
+            merges.TryAdd(Pair(left, right), (rank, merged));
             made.Add(merged);
             rank++;
         }
@@ -109,7 +110,7 @@ internal sealed class ClipBpe
         void Push(int left)
         {
             if (left < 0 || next[left] < 0) return;
-            if (_merges.TryGetValue((symbols[left], symbols[next[left]]), out var m))
+            if (_merges.TryGetValue(Pair(symbols[left], symbols[next[left]]), out var m))
                 heap.Enqueue(left, ((long)m.Rank << 32) | (uint)left);
         }
         for (var i = 0; i < n - 1; i++) Push(i);
@@ -118,7 +119,7 @@ internal sealed class ClipBpe
         {
             if (next[left] < 0) continue; // removed, or the last symbol now
             var right = next[left];
-            if (!_merges.TryGetValue((symbols[left], symbols[right]), out var m) || m.Rank != (int)(priority >> 32)) continue;
+            if (!_merges.TryGetValue(Pair(symbols[left], symbols[right]), out var m) || m.Rank != (int)(priority >> 32)) continue;
 
             symbols[left] = m.Merged;
             next[left] = next[right];
@@ -145,6 +146,8 @@ internal sealed class ClipBpe
         }
         return symbols;
     }
+
+    private static long Pair(int left, int right) => ((long)left << 32) | (uint)right;
 
     private static int Lookup(IReadOnlyDictionary<string, int> vocabulary, string token) =>
         vocabulary.TryGetValue(token, out var id) ? id : throw new InvalidDataException($"token '{token}' is not in vocab.json");

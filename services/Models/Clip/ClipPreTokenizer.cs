@@ -55,6 +55,10 @@ public static class ClipPreTokenizer
 
     private static CharKind Classify(Rune rune)
     {
+        // U+0345 COMBINING GREEK YPOGEGRAMMENI (Mn) case-folds to the letter ι: under IGNORECASE the regex module
+        // matches it with neither [\p{L}] nor [^\s\p{L}\p{N}], so findall skips it like a space. It is the only
+        // code point whose class changes under IGNORECASE.
+        if (rune.Value == 0x345) return CharKind.Space;
         var category = Rune.GetUnicodeCategory(rune);
         return category switch
         {

@@ -20,24 +20,30 @@ public static class ClipTextNormalizer
     }
 
     /// <summary>
-    /// <c>re.sub(r'\s+', ' ', text.strip()).strip()</c> with the regex module's \s (White_Space); the strip() calls
-    /// use str.isspace, which differs only on U+001C..U+001F, already removed by ftfy.
+    /// <c>re.sub(r'\s+', ' ', text.strip()).strip()</c>: the regex module's \s is Unicode White_Space, while
+    /// <c>str.strip()</c> also strips U+001C..U+001F (str.isspace).
     /// </summary>
     private static string CollapseWhitespace(string text)
     {
+        text = StripPython(text);
         var sb = new StringBuilder(text.Length);
-        var pendingSpace = false;
+        var inRun = false;
         foreach (var c in text)
         {
-            if (PythonText.IsWhiteSpace(c) || PythonText.IsSpace(c))
-            {
-                pendingSpace = sb.Length > 0;
-                continue;
-            }
-            if (pendingSpace) sb.Append(' ');
-            pendingSpace = false;
-            sb.Append(c);
+            var space = PythonText.IsWhiteSpace(c);
+            if (space && !inRun) sb.Append(' ');
+            else if (!space) sb.Append(c);
+            inRun = space;
         }
-        return sb.ToString();
+        return StripPython(sb.ToString());
+    }
+
+    private static string StripPython(string text)
+    {
+        var start = 0;
+        var end = text.Length;
+        while (start < end && PythonText.IsSpace(text[start])) start++;
+        while (end > start && PythonText.IsSpace(text[end - 1])) end--;
+        return text[start..end];
     }
 }

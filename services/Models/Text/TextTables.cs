@@ -48,8 +48,6 @@ internal sealed class CodePointSet
         _lasts = sorted.Select(r => r.Last).ToArray();
     }
 
-    public IReadOnlyList<(int First, int Last)> Ranges => _firsts.Zip(_lasts).ToArray();
-
     public bool Contains(int codePoint)
     {
         var i = Array.BinarySearch(_firsts, codePoint);

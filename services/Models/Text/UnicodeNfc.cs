@@ -32,9 +32,6 @@ public static class UnicodeNfc
         return sb.ToString();
     }
 
-    internal static int CombiningClass(int codePoint) =>
-        Data.Value.CombiningClass.TryGetValue(codePoint, out var c) ? c : 0;
-
     private static void Decompose(int cp, Tables tables, List<int> output)
     {
         if (cp is >= SBase and < SBase + SCount)

@@ -50,14 +50,11 @@ public sealed class ImageDecoderTests
     {
         var png = TestImages.PngHeaderOnly(30000, 30000);
         var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
-        var clock = Stopwatch.StartNew();
 
         var e = Rejected(png);
 
-        clock.Stop();
         Assert.Equal(InputRejection.ImageTooLarge, e.Kind);
         Assert.Equal("image is 30000x30000 = 900000000 pixels; the limit is 40000000 pixels", e.Message);
-        Assert.True(clock.ElapsedMilliseconds < 1000, $"took {clock.ElapsedMilliseconds} ms");
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - allocatedBefore < (1 << 20), "allocated a pixel buffer");
     }
 

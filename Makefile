@@ -50,10 +50,11 @@ run: build models
 
 run-clip: build
 	@test -n "$(MODEL)" || { echo "usage: make run-clip MODEL=<hf-clip-folder> [PORT=5101]"; exit 2; }
-	$(DOTNET) $(CLIP_DLL) --urls http://127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(CLIP_PORT)) --Clip:ModelPath=$(MODEL)
+	$(DOTNET) $(CLIP_DLL) --contentRoot $(abspath $(dir $(CLIP_DLL))) --urls http://127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(CLIP_PORT)) \
+		--Clip:ModelPath=$(abspath $(MODEL))
 
 run-gateway: build
-	$(DOTNET) $(GATEWAY_DLL) --urls http://127.0.0.1:$(PORT) $(if $(CLIP),--Gateway:Upstreams:Clip=$(CLIP)) \
+	$(DOTNET) $(GATEWAY_DLL) --contentRoot $(abspath $(dir $(GATEWAY_DLL))) --urls http://127.0.0.1:$(PORT) $(if $(CLIP),--Gateway:Upstreams:Clip=$(CLIP)) \
 		$(if $(VISION),--Gateway:Upstreams:Vision=$(VISION)) $(if $(DIFFUSION),--Gateway:Upstreams:Diffusion=$(DIFFUSION))
 
 bench: build

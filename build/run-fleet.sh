@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # `make run`: every service on its built-in model plus the gateway, on loopback. Ctrl-C stops all of it.
 set -euo pipefail
-config=$1 port=$2 models=$3
+config=$1 port=$2 models=$(realpath "$3")
 dll() { echo "$1/bin/$config/net10.0/MultiModal.$2.dll"; }
 pids=()
 stop() { trap - INT TERM EXIT; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap 'stop; exit 130' INT TERM
 trap stop EXIT
 
-start() { # name port args...
-  local name=$1 p=$2; shift 2
-  dotnet "$@" --urls "http://127.0.0.1:$p" 2>&1 | sed -u "s/^/[$name] /" &
+start() { # name port dll args...: content root = the dll's folder, where its appsettings.json is
+  local name=$1 p=$2 dll=$3; shift 3
+  dotnet "$dll" --contentRoot "$(realpath "$(dirname "$dll")")" --urls "http://127.0.0.1:$p" "$@" > >(sed -u "s/^/[$name] /") 2>&1 &
   pids+=($!)
 }
 wait_ready() { # name port
@@ -23,7 +23,8 @@ wait_ready() { # name port
 
 start clip 5101 "$(dll services/Clip Clip)" --Clip:ModelPath="$models/clip"
 wait_ready clip 5101
-start gateway "$port" "$(dll gateway Gateway)" --Gateway:Upstreams:Clip=http://127.0.0.1:5101
+start gateway "$port" "$(dll gateway Gateway)" --Gateway:Upstreams:Clip=http://127.0.0.1:5101 \
+  --Gateway:Upstreams:Vision=none --Gateway:Upstreams:Diffusion=none
 wait_ready gateway "$port"
 echo
 echo "MultiModal.Services fleet is up: gateway at http://127.0.0.1:$port (h2c gRPC). Ctrl-C stops it."

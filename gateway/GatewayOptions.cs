@@ -36,6 +36,9 @@ public sealed class GatewayOptions
     /// <exception cref="FormatException">An entry is not an absolute http or https URL.</exception>
     public static IReadOnlyList<Uri> ParseUpstreams(string clusterId, string value)
     {
+        // "none" switches a cluster off: no destinations, so its calls get UNAVAILABLE (a fleet without that service).
+        if (value.Trim().Equals("none", StringComparison.OrdinalIgnoreCase))
+            return [];
         var entries = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (entries.Length == 0)
             throw new FormatException($"Gateway:Upstreams:{clusterId} is set but lists no URL.");

@@ -52,20 +52,23 @@ public sealed class Attention : Module<Tensor, Tensor?, Tensor>
         // GroupNorm over (B, C, H, W) equals diffusers' GroupNorm over the (B, C, H·W) view.
         using var normed = group_norm?.call(hidden_states);
         var source = normed ?? hidden_states;
-        using var tokens = spatial ? source.view(b, c, h * w).transpose(1, 2) : source.alias(); // (B, T, C)
+        using var flat = spatial ? source.view(b, c, h * w) : source.alias();                  // (B, C, HW) or (B, T, C)
+        using var tokens = spatial ? flat.transpose(1, 2) : flat.alias();                       // (B, T, C)
         var context = encoder_hidden_states ?? tokens;                                         // (B, S, Ckv)
 
         using var query = SplitHeads(to_q.call(tokens), b);                                     // (B, nh, T, hd)
         using var key = SplitHeads(to_k.call(context), b);                                      // (B, nh, S, hd)
         using var value = SplitHeads(to_v.call(context), b);                                    // (B, nh, S, hd)
         using var attended = Attend(query, key, value);                                         // (B, nh, T, hd)
-        using var merged = attended.transpose(1, 2).reshape(b, -1, _heads * _dimHead);          // (B, T, nh·hd)
+        using var headsLast = attended.transpose(1, 2);                                         // (B, T, nh, hd)
+        using var merged = headsLast.reshape(b, -1, _heads * _dimHead);                         // (B, T, nh·hd)
         var output = to_out[0].call(merged);                                                    // (B, T, C)
 
         if (spatial)
         {
             using var tokensOut = output;
-            output = tokensOut.transpose(-1, -2).reshape(b, c, h, w);                           // (B, C, H, W)
+            using var channelsFirst = tokensOut.transpose(-1, -2);                              // (B, C, HW)
+            output = channelsFirst.reshape(b, c, h, w);                                         // (B, C, H, W)
         }
         if (_residualConnection)
             output.add_(hidden_states);
@@ -75,7 +78,8 @@ public sealed class Attention : Module<Tensor, Tensor?, Tensor>
     private Tensor SplitHeads(Tensor projected, long b)
     {
         using (projected)
-            return projected.view(b, -1, _heads, _dimHead).transpose(1, 2);
+        using (var split = projected.view(b, -1, _heads, _dimHead))                           // (B, T, nh, hd)
+            return split.transpose(1, 2);                                                       // (B, nh, T, hd)
     }
 
     // SDPA scales by 1/sqrt(hd), as Attention.scale (dim_head ** -0.5) does.

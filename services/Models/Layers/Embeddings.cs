@@ -33,7 +33,8 @@ public sealed class Timesteps : Module<Tensor, Tensor>
         using var exponent = range.mul(-Math.Log(MaxPeriod)).div_(half - _downscaleFreqShift);
         using var freqs = exponent.exp();                                                      // (half)
         using var t = timesteps.to(ScalarType.Float32);
-        using var args = t.unsqueeze(1).mul(freqs.unsqueeze(0));                               // (N, half)
+        using var column = t.view(-1, 1);                                                      // (N, 1)
+        using var args = column.mul(freqs);                                                    // (N, half)
         using var sin = args.sin();
         using var cos = args.cos();
         var emb = _flipSinToCos ? cat([cos, sin], dim: -1) : cat([sin, cos], dim: -1);         // (N, 2·half)

@@ -50,7 +50,7 @@ public sealed class ResnetBlock2D : Module<Tensor, Tensor?, Tensor>
         {
             using var activated = DiffusersActivation.Apply(_act, temb);
             using var projected = time_emb_proj.call(activated);                                  // (B, Cout)
-            using var broadcast = projected.unsqueeze(-1).unsqueeze(-1);                          // (B, Cout, 1, 1)
+            using var broadcast = projected.view(projected.shape[0], -1, 1, 1);                   // (B, Cout, 1, 1)
             hidden_states.add_(broadcast);
         }
 

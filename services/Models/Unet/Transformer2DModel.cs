@@ -139,11 +139,13 @@ internal sealed class Transformer2DModel : Module<Tensor, Tensor?, Tensor>
             if (!_useLinearProjection)
             {
                 using var projected = proj_in.call(normed);                                        // (B, inner, H, W)
-                tokens = projected.permute(0, 2, 3, 1).reshape(b, h * w, _innerDim);                // (B, HW, inner)
+                using var channelsLast = projected.permute(0, 2, 3, 1);                             // (B, H, W, inner)
+                tokens = channelsLast.reshape(b, h * w, _innerDim);                                 // (B, HW, inner)
             }
             else
             {
-                using var flat = normed.permute(0, 2, 3, 1).reshape(b, h * w, c);                   // (B, HW, C)
+                using var channelsLast = normed.permute(0, 2, 3, 1);                                // (B, H, W, C)
+                using var flat = channelsLast.reshape(b, h * w, c);                                 // (B, HW, C)
                 tokens = proj_in.call(flat);                                                        // (B, HW, inner)
             }
         }
@@ -161,13 +163,17 @@ internal sealed class Transformer2DModel : Module<Tensor, Tensor?, Tensor>
         {
             if (!_useLinearProjection)
             {
-                using var map = tokens.reshape(b, h, w, _innerDim).permute(0, 3, 1, 2).contiguous(); // (B, inner, H, W)
+                using var channelsLast = tokens.view(b, h, w, _innerDim);                           // (B, H, W, inner)
+                using var channelsFirst = channelsLast.permute(0, 3, 1, 2);                         // (B, inner, H, W) view
+                using var map = channelsFirst.contiguous();
                 output = proj_out.call(map);                                                        // (B, C, H, W)
             }
             else
             {
                 using var projected = proj_out.call(tokens);                                        // (B, HW, C)
-                output = projected.reshape(b, h, w, c).permute(0, 3, 1, 2).contiguous();            // (B, C, H, W)
+                using var channelsLast = projected.view(b, h, w, c);                                // (B, H, W, C)
+                using var channelsFirst = channelsLast.permute(0, 3, 1, 2);                         // (B, C, H, W) view
+                output = channelsFirst.contiguous();
             }
         }
         return output.add_(hidden_states);

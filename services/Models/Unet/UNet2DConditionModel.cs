@@ -128,7 +128,7 @@ public sealed class UNet2DConditionModel : Module
         using var centered = Config.CenterInputSample ? sample.mul(2.0).sub_(1.0) : sample.alias();
 
         // 1. Time: broadcast to the batch, sinusoidal embedding (float32), cast to the model dtype, MLP.
-        using var timesteps = timestep.dim() == 0 ? timestep.reshape(1).expand(b) : timestep.expand(b);   // (B)
+        using var timesteps = timestep.expand(b);                                                          // (B)
         using var t_proj = time_proj.call(timesteps);                                                      // (B, C0)
         using var t_emb = t_proj.to(sample.dtype);
         using var emb = time_embedding.call(t_emb);                                                        // (B, Ctime)

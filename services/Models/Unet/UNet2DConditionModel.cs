@@ -128,7 +128,8 @@ public sealed class UNet2DConditionModel : Module
         using var centered = Config.CenterInputSample ? sample.mul(2.0).sub_(1.0) : sample.alias();
 
         // 1. Time: broadcast to the batch, sinusoidal embedding (float32), cast to the model dtype, MLP.
-        using var timesteps = timestep.expand(b);                                                          // (B)
+        using var onDevice = timestep.to(sample.device);
+        using var timesteps = onDevice.expand(b);                                                          // (B)
         using var t_proj = time_proj.call(timesteps);                                                      // (B, C0)
         using var t_emb = t_proj.to(sample.dtype);
         using var emb = time_embedding.call(t_emb);                                                        // (B, Ctime)
@@ -190,6 +191,9 @@ public sealed class UNet2DConditionModel : Module
         if (sample.dim() != 4 || sample.shape[1] != Config.InChannels)
             throw new ArgumentException($"UNet sample must be (B, {Config.InChannels}, h, w); got [{string.Join(", ", sample.shape)}].", nameof(sample));
         var b = sample.shape[0];
+        if (sample.dtype != DType || encoder_hidden_states.dtype != DType)
+            throw new ArgumentException(
+                $"UNet inputs must have the model's dtype {DType}; got sample {sample.dtype}, encoder_hidden_states {encoder_hidden_states.dtype}.");
         if (timestep.dim() > 1 || (timestep.dim() == 1 && timestep.shape[0] != 1 && timestep.shape[0] != b))
             throw new ArgumentException($"UNet timestep must be 0-dim, (1) or (B = {b}); got [{string.Join(", ", timestep.shape)}].", nameof(timestep));
         var crossDim = Config.CrossAttentionDim.For(Config.DownBlockTypes.Length, "cross_attention_dim")[0];

@@ -164,7 +164,7 @@ public sealed record PerBlock<T> where T : struct
     }
 
     public bool Equals(PerBlock<T>? other) => other is not null && IsSingle == other.IsSingle && _values.SequenceEqual(other._values);
-    public override int GetHashCode() => HashCode.Combine(IsSingle, _values.Length, _values[0]);
+    public override int GetHashCode() => HashCode.Combine(IsSingle, _values.Length);
     public override string ToString() => IsSingle ? $"{_values[0]}" : $"[{string.Join(", ", _values)}]";
 }
 

@@ -25,6 +25,15 @@ public sealed record ClipTextConfig
 
     [JsonIgnore] public int HeadDim => HiddenSize / NumAttentionHeads;
 
+    /// <summary>Reads the flat <c>config.json</c> of a CLIPTextModel folder (e.g. Stable Diffusion's text_encoder/).</summary>
+    public static ClipTextConfig Load(string path)
+    {
+        var config = JsonSerializer.Deserialize<ClipTextConfig>(File.ReadAllText(path))
+            ?? throw new InvalidDataException($"Model config '{path}' is empty.");
+        config.Validate();
+        return config;
+    }
+
     public void Validate()
     {
         ClipConfigChecks.HeadsDivide("text_config", HiddenSize, NumAttentionHeads);

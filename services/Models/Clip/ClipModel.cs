@@ -192,6 +192,9 @@ public sealed class ClipTextTransformer : Module<Tensor, Tensor?, Tensor>
         return new ClipTowerOutput(lastHidden, pooled, collected);
     }
 
+    /// <summary>final_layer_norm alone, for embeddings taken from an earlier layer (diffusers' clip skip).</summary>
+    public Tensor FinalLayerNorm(Tensor hidden_states) => final_layer_norm.call(hidden_states);
+
     // transformers 4.36: legacy eos_token_id == 2 pools at argmax(input_ids) (49407 is the largest id); otherwise at
     // the first position equal to eos_token_id.
     private Tensor PoolingPositions(Tensor input_ids) => _config.EosTokenId == 2

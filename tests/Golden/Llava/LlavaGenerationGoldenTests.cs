@@ -198,6 +198,20 @@ public sealed class LlavaGenerationGoldenTests : IClassFixture<LlavaModelGoldenT
     }
 
     [Fact]
+    public void Load_TinyLlavaFolder_GeneratesTheGoldenIds()
+    {
+        using var scope = NewDisposeScope();
+        var generator = LlavaGenerator.Load(LlavaModelGoldenTests.TinyLlava.Folder, CPU, ScalarType.Float32);
+
+        var result = generator.Generate(LlavaPrompt.Build("What color is the triangle?"), _llava.Golden["generate.2.pixel_values"],
+            new GenerationOptions { MaxNewTokens = 20 });
+
+        Assert.Equal([2], generator.EosTokenIds);
+        Assert.Equal(Ints(Generation(2).GetProperty("new_token_ids")), result.TokenIds);
+        generator.Model.Dispose();
+    }
+
+    [Fact]
     public void Build_TwoTurnsWithImage_FollowsTheLlava15Format()
     {
         var prompt = LlavaPrompt.Build([new LlavaTurn("What is it?", "A cat."), new LlavaTurn("What color?", null)]);

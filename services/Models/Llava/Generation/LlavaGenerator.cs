@@ -20,6 +20,20 @@ public sealed class LlavaGenerator(LlavaForConditionalGeneration model, LlamaTok
     /// <summary>Uses the tokenizer's EOS as the only end-of-sequence id.</summary>
     public LlavaGenerator(LlavaForConditionalGeneration model, LlamaTokenizer tokenizer) : this(model, tokenizer, [tokenizer.EosTokenId]) { }
 
+    /// <summary>
+    /// Loads everything a llava-hf folder holds for generation: the model (<see cref="LlavaCheckpoint.Load"/>), the
+    /// tokenizer and the end-of-sequence ids of generation_config.json.
+    /// </summary>
+    public static LlavaGenerator Load(string folder, Device device, ScalarType dtype)
+    {
+        var tokenizer = LlamaTokenizer.Load(folder);
+        var eos = GenerationConfigFile.Load(folder, tokenizer.EosTokenId).EosTokenIds;
+        return new LlavaGenerator(LlavaCheckpoint.Load(folder, device, dtype), tokenizer, eos.ToArray());
+    }
+
+    /// <summary>Ids that end generation with <see cref="FinishReason.Stop"/>.</summary>
+    public IReadOnlyCollection<int> EosTokenIds => eosTokenIds;
+
     public LlavaForConditionalGeneration Model => model;
     public LlamaTokenizer Tokenizer => tokenizer;
 

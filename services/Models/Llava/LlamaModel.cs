@@ -1,0 +1,350 @@
+// Port of transformers v4.37.2 models/llama/modeling_llama.py (LlamaRMSNorm, LlamaRotaryEmbedding, rotate_half,
+// apply_rotary_pos_emb, repeat_kv, LlamaMLP, LlamaAttention, LlamaDecoderLayer, LlamaModel, LlamaForCausalLM),
+// commit 345b9b1a6a308a1fa6559251eb33ead2211240ac. Module fields are checkpoint keys (model.layers.0.self_attn.q_proj.weight):
+// never rename them.
+// Deviations: inference only (no dropout, no pretraining_tp slicing, which only reorders the same sums); attention via
+// scaled_dot_product_attention with a boolean causal mask (4.37 on torch 1.13 ran the eager path: same softmax, other
+// summation order); cos/sin are computed for the positions in use instead of the cached cos_cached/sin_cached tables
+// (the same float32 products p·inv_freq, so the same values); batch without padding (no attention_mask input).
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MultiModal.Models.Llava;
+
+/// <summary>LlamaRMSNorm: <c>weight * x * rsqrt(mean(x²) + eps)</c>, the statistics in float32 whatever the dtype.</summary>
+internal sealed class LlamaRmsNorm : Module<Tensor, Tensor>
+{
+    private readonly Parameter weight;
+    private readonly double _eps;
+
+    public LlamaRmsNorm(int hiddenSize, double eps, Device? device = null) : base(nameof(LlamaRmsNorm))
+    {
+        _eps = eps;
+        weight = Parameter(ones(hiddenSize, device: device));
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor hidden_states)
+    {
+        var input_dtype = hidden_states.dtype;
+        using var h = hidden_states.to(ScalarType.Float32);
+        using var squared = h.pow(2);
+        using var variance = squared.mean([-1], keepdim: true);
+        using var scale = (variance + _eps).rsqrt_();
+        using var normed = h * scale;
+        using var back = normed.to(input_dtype);
+        return weight * back;
+    }
+}
+
+/// <summary>
+/// LlamaRotaryEmbedding (HF rotate_half layout): <c>inv_freq[i] = 1/θ^(2i/d)</c> and the angles <c>p·inv_freq</c> in
+/// float32, <c>cos = cos(cat(ang, ang))</c>. Not a module: the tables are not part of any checkpoint.
+/// </summary>
+public sealed class LlamaRotaryEmbedding
+{
+    private readonly float[] _invFreq;
+
+    public LlamaRotaryEmbedding(int headDim, double theta)
+    {
+        // 1.0 / (base ** (arange(0, dim, 2).float() / dim)), all in float32 as transformers does it.
+        using var scope = NewDisposeScope();
+        using var exponent = arange(0, headDim, 2, dtype: ScalarType.Int64).to(ScalarType.Float32) / headDim;
+        using var powered = tensor((float)theta).pow(exponent);
+        using var inv = powered.reciprocal();
+        _invFreq = inv.data<float>().ToArray();
+        HeadDim = headDim;
+    }
+
+    public int HeadDim { get; }
+
+    /// <summary><c>inv_freq</c> (d/2) as float32 on <paramref name="device"/>.</summary>
+    public Tensor InvFreq(Device? device = null) => tensor(_invFreq, device: device);
+
+    /// <summary>cos and sin for <paramref name="position_ids"/> (B, T) → each (B, T, d) in <paramref name="dtype"/>.</summary>
+    public (Tensor Cos, Tensor Sin) CosSin(Tensor position_ids, ScalarType dtype)
+    {
+        using var inv_freq = InvFreq(position_ids.device);
+        using var positions = position_ids.to(ScalarType.Float32).unsqueeze(-1);               // (B, T, 1)
+        using var freqs = positions * inv_freq;                                                 // (B, T, d/2)
+        using var emb = cat([freqs, freqs], dim: -1);                                           // (B, T, d)
+        using var cos = emb.cos();
+        using var sin = emb.sin();
+        return (cos.to(dtype), sin.to(dtype));
+    }
+
+    /// <summary>rotate_half: <c>cat(-x[..., d/2:], x[..., :d/2])</c>.</summary>
+    public static Tensor RotateHalf(Tensor x)
+    {
+        var half = x.shape[^1] / 2;
+        using var x1 = x.narrow(-1, 0, half);
+        using var x2 = x.narrow(-1, half, half);
+        using var neg = x2.neg();
+        return cat([neg, x1], dim: -1);
+    }
+
+    /// <summary>apply_rotary_pos_emb: q, k (B, h, T, d); cos, sin (B, T, d) → rotated q and k.</summary>
+    public static (Tensor Q, Tensor K) Apply(Tensor q, Tensor k, Tensor cos, Tensor sin)
+    {
+        using var c = cos.unsqueeze(1);                                                         // (B, 1, T, d)
+        using var s = sin.unsqueeze(1);
+        using var rq = RotateHalf(q);
+        using var rk = RotateHalf(k);
+        using var qc = q * c;
+        using var kc = k * c;
+        using var qs = rq * s;
+        using var ks = rk * s;
+        return (qc + qs, kc + ks);
+    }
+}
+
+/// <summary>
+/// Per-layer key/value cache (transformers' legacy tuple cache): keys stored after RoPE, before the GQA repeat, each
+/// (B, kv_heads, S, d). Tensors are detached from dispose scopes so they survive per-step scopes; dispose the cache.
+/// </summary>
+public sealed class LlamaKvCache : IDisposable
+{
+    private readonly Tensor?[] _keys, _values;
+
+    public LlamaKvCache(int numLayers) => (_keys, _values) = (new Tensor?[numLayers], new Tensor?[numLayers]);
+
+    /// <summary>Cached positions (S), i.e. where the next token's position starts.</summary>
+    public long Length => _keys[0]?.shape[2] ?? 0;
+
+    public Tensor Key(int layer) => _keys[layer] ?? throw new InvalidOperationException($"Layer {layer} has no cached keys yet.");
+    public Tensor Value(int layer) => _values[layer] ?? throw new InvalidOperationException($"Layer {layer} has no cached values yet.");
+
+    /// <summary>Appends this step's (B, kv, T, d) key/value along the sequence and returns the full cached tensors.</summary>
+    internal (Tensor Key, Tensor Value) Append(int layer, Tensor key, Tensor value)
+    {
+        var k = _keys[layer] is { } oldK ? cat([oldK, key], dim: 2) : key.alias();
+        var v = _values[layer] is { } oldV ? cat([oldV, value], dim: 2) : value.alias();
+        _keys[layer]?.Dispose();
+        _values[layer]?.Dispose();
+        _keys[layer] = k.DetachFromDisposeScope();
+        _values[layer] = v.DetachFromDisposeScope();
+        return (k, v);
+    }
+
+    public void Dispose()
+    {
+        for (var i = 0; i < _keys.Length; i++)
+        {
+            _keys[i]?.Dispose();
+            _values[i]?.Dispose();
+            _keys[i] = _values[i] = null;
+        }
+    }
+}
+
+internal sealed class LlamaMlp : Module<Tensor, Tensor>
+{
+    private readonly Linear gate_proj, up_proj, down_proj;
+
+    public LlamaMlp(LlamaConfig c, Device? device = null) : base(nameof(LlamaMlp))
+    {
+        gate_proj = Linear(c.HiddenSize, c.IntermediateSize, hasBias: false, device: device);
+        up_proj = Linear(c.HiddenSize, c.IntermediateSize, hasBias: false, device: device);
+        down_proj = Linear(c.IntermediateSize, c.HiddenSize, hasBias: false, device: device);
+        RegisterComponents();
+    }
+
+    // down_proj(silu(gate_proj(x)) * up_proj(x))
+    public override Tensor forward(Tensor x)
+    {
+        using var gate = gate_proj.call(x);
+        using var act = functional.silu(gate);
+        using var up = up_proj.call(x);
+        using var product = act * up;
+        return down_proj.call(product);
+    }
+}
+
+internal sealed class LlamaAttention : nn.Module
+{
+    private readonly Linear q_proj, k_proj, v_proj, o_proj;
+    private readonly int _layerIdx;
+    private readonly long _numHeads, _numKvHeads, _headDim;
+
+    public LlamaAttention(LlamaConfig c, int layerIdx, Device? device = null) : base(nameof(LlamaAttention))
+    {
+        (_layerIdx, _numHeads, _numKvHeads, _headDim) = (layerIdx, c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim);
+        q_proj = Linear(c.HiddenSize, c.NumAttentionHeads * c.HeadDim, hasBias: c.AttentionBias, device: device);
+        k_proj = Linear(c.HiddenSize, c.NumKeyValueHeads * c.HeadDim, hasBias: c.AttentionBias, device: device);
+        v_proj = Linear(c.HiddenSize, c.NumKeyValueHeads * c.HeadDim, hasBias: c.AttentionBias, device: device);
+        o_proj = Linear(c.NumAttentionHeads * c.HeadDim, c.HiddenSize, hasBias: c.AttentionBias, device: device);
+        RegisterComponents();
+    }
+
+    // hidden_states (B, T, C); cos/sin (B, T, hd); mask: bool (1, 1, T, S), true = may attend, or null (attend to all).
+    public Tensor Forward(Tensor hidden_states, Tensor cos, Tensor sin, Tensor? mask, LlamaKvCache? cache)
+    {
+        long b = hidden_states.shape[0], t = hidden_states.shape[1];
+        using var q0 = q_proj.call(hidden_states).view(b, t, _numHeads, _headDim).transpose(1, 2);    // (B, nh, T, hd)
+        using var k0 = k_proj.call(hidden_states).view(b, t, _numKvHeads, _headDim).transpose(1, 2);  // (B, nkv, T, hd)
+        using var v0 = v_proj.call(hidden_states).view(b, t, _numKvHeads, _headDim).transpose(1, 2);  // (B, nkv, T, hd)
+        var (q, k1) = LlamaRotaryEmbedding.Apply(q0, k0, cos, sin);
+        using var _q = q;
+        using var _k1 = k1;
+
+        // The cache keeps keys after RoPE and before the GQA repeat, as transformers' past_key_values do.
+        var (k, v) = cache is null ? (k1.alias(), v0.alias()) : cache.Append(_layerIdx, k1, v0);       // (B, nkv, S, hd)
+        using var keys = RepeatKv(k);                                                                   // (B, nh, S, hd)
+        using var values = RepeatKv(v);
+        if (cache is null) { k.Dispose(); v.Dispose(); }
+
+        // SDPA scales by 1/sqrt(hd) like the eager path's division. Pass the mask positionally.
+        using var y = functional.scaled_dot_product_attention(q, keys, values, mask);                  // (B, nh, T, hd)
+        using var merged = y.transpose(1, 2).reshape(b, t, _numHeads * _headDim);                      // (B, T, nh·hd)
+        return o_proj.call(merged);
+    }
+
+    // repeat_kv: each KV head serves n_rep consecutive query heads. (B, nkv, S, hd) → (B, nkv·n_rep, S, hd)
+    private Tensor RepeatKv(Tensor x)
+    {
+        var nRep = _numHeads / _numKvHeads;
+        if (nRep == 1) return x.alias();
+        long b = x.shape[0], s = x.shape[2];
+        return x.unsqueeze(2).expand(b, _numKvHeads, nRep, s, _headDim).reshape(b, _numHeads, s, _headDim);
+    }
+}
+
+internal sealed class LlamaDecoderLayer : nn.Module
+{
+    private readonly LlamaAttention self_attn;
+    private readonly LlamaMlp mlp;
+    private readonly LlamaRmsNorm input_layernorm, post_attention_layernorm;
+
+    public LlamaDecoderLayer(LlamaConfig c, int layerIdx, Device? device = null) : base(nameof(LlamaDecoderLayer))
+    {
+        self_attn = new LlamaAttention(c, layerIdx, device);
+        mlp = new LlamaMlp(c, device);
+        input_layernorm = new LlamaRmsNorm(c.HiddenSize, c.RmsNormEps, device);
+        post_attention_layernorm = new LlamaRmsNorm(c.HiddenSize, c.RmsNormEps, device);
+        RegisterComponents();
+    }
+
+    // Pre-norm residual block, as LlamaDecoderLayer.forward.
+    public Tensor Forward(Tensor hidden_states, Tensor cos, Tensor sin, Tensor? mask, LlamaKvCache? cache)
+    {
+        using var normed = input_layernorm.call(hidden_states);
+        using var attn = self_attn.Forward(normed, cos, sin, mask, cache);
+        var residual = hidden_states + attn;
+        using var normed2 = post_attention_layernorm.call(residual);
+        using var mlpOut = mlp.call(normed2);
+        return residual.add_(mlpOut);
+    }
+}
+
+/// <summary>Output of the decoder stack: the final-normed hidden state and, when asked, transformers' hidden_states.</summary>
+public sealed record LlamaModelOutput(Tensor LastHiddenState, IReadOnlyList<Tensor>? HiddenStates);
+
+/// <summary>LlamaModel: token embeddings, decoder layers, final RMSNorm. Keys <c>embed_tokens.*</c>, <c>layers.N.*</c>, <c>norm.*</c>.</summary>
+public sealed class LlamaModel : nn.Module
+{
+    private readonly Embedding embed_tokens;
+    private readonly ModuleList<LlamaDecoderLayer> layers = new();
+    private readonly LlamaRmsNorm norm;
+
+    public LlamaConfig Config { get; }
+    public LlamaRotaryEmbedding RotaryEmbedding { get; }
+
+    public LlamaModel(LlamaConfig config, Device? device = null) : base(nameof(LlamaModel))
+    {
+        Config = config;
+        RotaryEmbedding = new LlamaRotaryEmbedding(config.HeadDim, config.RopeTheta);
+        embed_tokens = Embedding(config.VocabSize, config.HiddenSize, device: device);
+        for (var i = 0; i < config.NumHiddenLayers; i++)
+            layers.Add(new LlamaDecoderLayer(config, i, device));
+        norm = new LlamaRmsNorm(config.HiddenSize, config.RmsNormEps, device);
+        RegisterComponents();
+    }
+
+    /// <summary>The token embedding matrix (V, C); also the LM head when embeddings are tied.</summary>
+    public Parameter EmbedWeight => embed_tokens.weight!;
+
+    /// <summary>embed_tokens(input_ids): (B, T) int64 → (B, T, C).</summary>
+    public Tensor EmbedTokens(Tensor input_ids) => embed_tokens.call(input_ids);
+
+    /// <summary>
+    /// Runs the decoder on <paramref name="inputs_embeds"/> (B, T, C). Positions continue after the cache
+    /// (<c>cache.Length + 0..T-1</c>) unless <paramref name="position_ids"/> (B, T) is given. With
+    /// <paramref name="outputHiddenStates"/>: the input embeddings, each layer's output but the last, and the final
+    /// normed state (transformers' hidden_states tuple).
+    /// </summary>
+    public LlamaModelOutput Forward(Tensor inputs_embeds, LlamaKvCache? cache = null, Tensor? position_ids = null,
+        bool outputHiddenStates = false)
+    {
+        long b = inputs_embeds.shape[0], t = inputs_embeds.shape[1];
+        var past = cache?.Length ?? 0;
+        using var positions = position_ids?.alias()
+            ?? arange(past, past + t, dtype: ScalarType.Int64, device: inputs_embeds.device).unsqueeze(0).expand(b, t);
+        var (cos, sin) = RotaryEmbedding.CosSin(positions, inputs_embeds.dtype);
+        using var _cos = cos;
+        using var _sin = sin;
+        using var mask = CausalMask(t, past, inputs_embeds.device);                                   // (1, 1, T, S) or null
+
+        var collected = outputHiddenStates ? new List<Tensor> { inputs_embeds.alias() } : null;
+        var hidden = inputs_embeds.alias();
+        for (var i = 0; i < layers.Count; i++)
+        {
+            var next = layers[i].Forward(hidden, cos, sin, mask, cache);
+            if (collected is not null && i < layers.Count - 1) collected.Add(next.alias());
+            hidden.Dispose();
+            hidden = next;
+        }
+        var last = norm.call(hidden);
+        hidden.Dispose();
+        collected?.Add(last.alias());
+        return new LlamaModelOutput(last, collected);
+    }
+
+    // Query i (absolute position past + i) may attend to keys 0..past + i. A single new token sees everything: no mask.
+    private static Tensor? CausalMask(long t, long past, Device device)
+    {
+        if (t == 1) return null;
+        using var keys = arange(past + t, dtype: ScalarType.Int64, device: device).unsqueeze(0);       // (1, S)
+        using var queries = arange(past, past + t, dtype: ScalarType.Int64, device: device).unsqueeze(1); // (T, 1)
+        using var allowed = keys.le(queries);                                                           // (T, S)
+        return allowed.view(1, 1, t, past + t);
+    }
+}
+
+/// <summary>LlamaForCausalLM: <c>model.*</c> plus <c>lm_head</c> (absent when <c>tie_word_embeddings</c>: the embedding matrix is reused).</summary>
+public sealed class LlamaForCausalLM : nn.Module
+{
+    private readonly LlamaModel model;
+    private readonly Linear? lm_head;
+
+    public LlamaForCausalLM(LlamaConfig config, Device? device = null) : base(nameof(LlamaForCausalLM))
+    {
+        model = new LlamaModel(config, device);
+        if (!config.TieWordEmbeddings)
+            lm_head = Linear(config.HiddenSize, config.VocabSize, hasBias: false, device: device);
+        RegisterComponents();
+    }
+
+    public LlamaModel Model => model;
+    public LlamaConfig Config => model.Config;
+
+    /// <summary>lm_head(hidden) as float32, like transformers' <c>logits.float()</c>. (B, T, C) → (B, T, V)</summary>
+    public Tensor Logits(Tensor hidden_states)
+    {
+        using var logits = lm_head is not null ? lm_head.call(hidden_states) : functional.linear(hidden_states, model.EmbedWeight);
+        return logits.to(ScalarType.Float32);
+    }
+
+    /// <summary>Text-only forward: input_ids (B, T) → logits (B, T, V), appending to <paramref name="cache"/> when given.</summary>
+    public Tensor Forward(Tensor input_ids, LlamaKvCache? cache = null)
+    {
+        using var embeds = model.EmbedTokens(input_ids);
+        var output = model.Forward(embeds, cache);
+        using var last = output.LastHiddenState;
+        return Logits(last);
+    }
+
+    /// <summary>A cache sized for this decoder.</summary>
+    public LlamaKvCache NewCache() => new(model.Config.NumHiddenLayers);
+}

@@ -1,0 +1,216 @@
+// Port of transformers v4.37.2 models/llava/modeling_llava.py (LlavaMultiModalProjector, LlavaForConditionalGeneration:
+// forward, _merge_input_ids_with_image_features), commit 345b9b1a6a308a1fa6559251eb33ead2211240ac.
+// Module fields are the checkpoint keys of llava-hf repositories: vision_tower.vision_model.*, multi_modal_projector.*,
+// language_model.model.*, language_model.lm_head.* (the newer model.* layout is mapped in Weights/KeyRemaps.Llava.cs).
+// Deviations: batches without padding only (every row merges to the same length; attention mask all ones, positions
+// 0..L-1), no labels/loss. Besides 4.37's one-<image>-token-per-image input, the newer processor-side layout (<image>
+// repeated once per image row) is accepted and gives the same merged sequence.
+using MultiModal.Models.Clip;
+using MultiModal.Models.Errors;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MultiModal.Models.Llava;
+
+/// <summary>CLIPVisionModel's wrapper level, so the tower's keys read <c>vision_tower.vision_model.*</c>.</summary>
+public sealed class LlavaVisionTower : nn.Module
+{
+    private readonly ClipVisionTransformer vision_model;
+
+    public LlavaVisionTower(ClipVisionConfig config, Device? device = null) : base(nameof(LlavaVisionTower))
+    {
+        vision_model = new ClipVisionTransformer(config, device);
+        RegisterComponents();
+    }
+
+    public ClipVisionTransformer VisionModel => vision_model;
+}
+
+/// <summary>LlavaMultiModalProjector: <c>linear_2(act(linear_1(x)))</c>, vision hidden → text hidden, both with bias.</summary>
+public sealed class LlavaMultiModalProjector : Module<Tensor, Tensor>
+{
+    private readonly Linear linear_1, linear_2;
+    private readonly string _act;
+
+    public LlavaMultiModalProjector(LlavaConfig c, Device? device = null) : base(nameof(LlavaMultiModalProjector))
+    {
+        _act = c.ProjectorHiddenAct;
+        linear_1 = Linear(c.VisionConfig.HiddenSize, c.TextConfig.HiddenSize, hasBias: true, device: device);
+        linear_2 = Linear(c.TextConfig.HiddenSize, c.TextConfig.HiddenSize, hasBias: true, device: device);
+        RegisterComponents();
+    }
+
+    /// <summary>linear_1 alone (before the activation): (.., Dv) → (.., Dt).</summary>
+    public Tensor Linear1(Tensor image_features) => linear_1.call(image_features);
+
+    public override Tensor forward(Tensor image_features)
+    {
+        using var h = linear_1.call(image_features);
+        using var a = Activation(_act, h);
+        return linear_2.call(a);
+    }
+
+    // ACT2FN entries a llava-hf config may name; "gelu" is the exact erf GELU.
+    private static Tensor Activation(string name, Tensor x) => name switch
+    {
+        "gelu" => functional.gelu(x),
+        "gelu_new" or "gelu_pytorch_tanh" => functional.gelu(x, approximate: TorchSharp.Modules.GELU.Approximate.tanh),
+        "quick_gelu" => x * functional.sigmoid(1.702 * x),
+        "silu" => functional.silu(x),
+        "relu" => functional.relu(x),
+        _ => throw new NotSupportedException($"projector_hidden_act '{name}' is not supported."),
+    };
+}
+
+/// <summary>The merged decoder input: embeddings (B, L, C), position_ids (B, L) and attention mask (B, L), int64.</summary>
+public sealed record LlavaMergedInputs(Tensor InputsEmbeds, Tensor PositionIds, Tensor AttentionMask);
+
+/// <summary>Logits (B, L, V) float32 for the positions fed, with the merged inputs and decoder hidden states when asked.</summary>
+public sealed record LlavaForwardOutput(Tensor Logits, LlavaMergedInputs? Merged, IReadOnlyList<Tensor>? DecoderHiddenStates);
+
+/// <summary>
+/// LlavaForConditionalGeneration: CLIP vision tower → projector → Llama decoder, with each image's projected patch rows
+/// put where its <c>&lt;image&gt;</c> token was. Every module takes the device to build on (null = CPU; <c>META</c>
+/// builds names and shapes only, for manifest tests).
+/// </summary>
+public sealed class LlavaForConditionalGeneration : nn.Module
+{
+    private readonly LlavaVisionTower vision_tower;
+    private readonly LlavaMultiModalProjector multi_modal_projector;
+    private readonly LlamaForCausalLM language_model;
+
+    public LlavaConfig Config { get; }
+
+    public LlavaForConditionalGeneration(LlavaConfig config, Device? device = null) : base(nameof(LlavaForConditionalGeneration))
+    {
+        config.Validate();
+        Config = config;
+        vision_tower = new LlavaVisionTower(config.VisionConfig, device);
+        multi_modal_projector = new LlavaMultiModalProjector(config, device);
+        language_model = new LlamaForCausalLM(config.TextConfig, device);
+        RegisterComponents();
+    }
+
+    public ClipVisionTransformer VisionTower => vision_tower.VisionModel;
+    public LlavaMultiModalProjector MultiModalProjector => multi_modal_projector;
+    public LlamaForCausalLM LanguageModel => language_model;
+
+    /// <summary>
+    /// hidden_states[vision_feature_layer] of the vision tower (no post_layernorm), without the CLS row for strategy
+    /// "default": (I, 3, H, W) → (I, N, Dv).
+    /// </summary>
+    public Tensor SelectImageFeatures(Tensor pixel_values)
+    {
+        var expected = Config.VisionConfig.ImageSize;
+        if (pixel_values.dim() != 4 || pixel_values.shape[1] != Config.VisionConfig.NumChannels
+            || pixel_values.shape[2] != expected || pixel_values.shape[3] != expected)
+            throw new InputRejectedException(InputRejection.Invalid,
+                $"pixel_values must be (images, {Config.VisionConfig.NumChannels}, {expected}, {expected}); got ({string.Join(", ", pixel_values.shape)}).");
+        var output = vision_tower.VisionModel.Forward(pixel_values, outputHiddenStates: true);
+        var states = output.HiddenStates!;
+        var index = Config.VisionFeatureLayer < 0 ? states.Count + Config.VisionFeatureLayer : Config.VisionFeatureLayer;
+        var selected = states[index];
+        var features = Config.VisionFeatureSelectStrategy == "default"
+            ? selected.narrow(1, 1, selected.shape[1] - 1)                                       // drop CLS: (I, N, Dv)
+            : selected.alias();
+        foreach (var state in states) state.Dispose();
+        output.LastHiddenState.Dispose();
+        output.PooledOutput.Dispose();
+        return features;
+    }
+
+    /// <summary>Vision tower, feature selection and projector: (I, 3, H, W) → (I, N, Dt).</summary>
+    public Tensor GetImageFeatures(Tensor pixel_values)
+    {
+        using var selected = SelectImageFeatures(pixel_values);
+        return multi_modal_projector.call(selected);
+    }
+
+    /// <summary>
+    /// _merge_input_ids_with_image_features: input_ids (B, T) with image tokens, inputs_embeds (B, T, C) and
+    /// image_features (I, N, C), used in order. With one image token per image (transformers 4.37), each token becomes
+    /// its image's N rows (L = T − k + k·N); with N consecutive image tokens per image (newer processors), those rows
+    /// are overwritten (L = T). Positions are 0..L−1 and the mask is all ones.
+    /// </summary>
+    public LlavaMergedInputs MergeInputIdsWithImageFeatures(Tensor input_ids, Tensor inputs_embeds, Tensor image_features)
+    {
+        long batch = input_ids.shape[0], numImages = image_features.shape[0], n = image_features.shape[1];
+        var ids = input_ids.to(ScalarType.Int64).cpu().data<long>().ToArray();
+        var t = (int)input_ids.shape[1];
+        long imageTokens = ids.LongCount(id => id == Config.ImageTokenIndex);
+        var expanded = imageTokens != numImages && imageTokens == numImages * n;
+        if (!expanded && imageTokens != numImages)
+            throw new InputRejectedException(InputRejection.Invalid,
+                $"The prompt has {imageTokens} image tokens but {numImages} image(s) were given; put one <image> per image.");
+
+        var rows = new List<Tensor>();
+        var image = 0;
+        for (var b = 0; b < batch; b++)
+        {
+            var pieces = new List<Tensor>();
+            var start = 0;
+            for (var i = 0; i < t;)
+            {
+                if (ids[b * t + i] != Config.ImageTokenIndex) { i++; continue; }
+                var span = expanded ? (int)n : 1;
+                if (i + span > t || Enumerable.Range(i, span).Any(j => ids[b * t + j] != Config.ImageTokenIndex))
+                    throw new InputRejectedException(InputRejection.Invalid,
+                        $"Expanded image tokens must come in runs of {n} (one run per image).");
+                if (i > start) pieces.Add(inputs_embeds[b].narrow(0, start, i - start));                 // text before: (t_i, C)
+                pieces.Add(image_features[image++].to(inputs_embeds.dtype));                             // image rows: (N, C)
+                i += span;
+                start = i;
+            }
+            if (t > start) pieces.Add(inputs_embeds[b].narrow(0, start, t - start));
+            rows.Add(cat(pieces, dim: 0));
+        }
+        if (rows.Select(r => r.shape[0]).Distinct().Count() != 1)
+            throw new InputRejectedException(InputRejection.Invalid,
+                "Every row of a batch must merge to the same length (padded batches are not supported).");
+
+        var merged = stack(rows, dim: 0);                                                               // (B, L, C)
+        var length = merged.shape[1];
+        var positions = arange(length, dtype: ScalarType.Int64, device: merged.device).unsqueeze(0).expand(batch, length).contiguous();
+        var mask = ones(batch, length, dtype: ScalarType.Int64, device: merged.device);
+        return new LlavaMergedInputs(merged, positions, mask);
+    }
+
+    /// <summary>
+    /// LlavaForConditionalGeneration.forward. With <paramref name="pixel_values"/> (I, 3, H, W): embeds input_ids,
+    /// merges the projected image rows, and runs the decoder from position 0 (prefill). Without: a text-only or cached
+    /// decode step; positions continue after <paramref name="cache"/>. Logits cover every fed position (B, L, V).
+    /// </summary>
+    public LlavaForwardOutput Forward(Tensor input_ids, Tensor? pixel_values, LlamaKvCache? cache = null, bool outputHiddenStates = false)
+    {
+        if (input_ids.dim() != 2)
+            throw new InputRejectedException(InputRejection.Invalid, $"input_ids must be (batch, tokens); got ({string.Join(", ", input_ids.shape)}).");
+        var ids = input_ids.to(ScalarType.Int64);
+        // The <image> rows of the embeddings are never used (the merge drops them), so look up id 0 there: this also
+        // allows an image_token_index beyond the text vocabulary, as newer transformers do.
+        using var isImage = ids.eq(Config.ImageTokenIndex);
+        using var lookup = ids.masked_fill(isImage, 0);
+        using var embeds = language_model.Model.EmbedTokens(lookup);                                    // (B, T, C)
+        LlavaMergedInputs? merged = null;
+        if (pixel_values is not null)
+        {
+            if (cache is { Length: > 0 })
+                throw new InvalidOperationException("Images can only be given with the first (prefill) call of a cache.");
+            using var features = GetImageFeatures(pixel_values);                                       // (I, N, C)
+            merged = MergeInputIdsWithImageFeatures(ids, embeds, features);
+        }
+        else if (isImage.any().item<bool>())
+        {
+            throw new InputRejectedException(InputRejection.Invalid, "The prompt has an <image> token but no image was given.");
+        }
+
+        var output = language_model.Model.Forward(merged?.InputsEmbeds ?? embeds, cache, merged?.PositionIds, outputHiddenStates);
+        var logits = language_model.Logits(output.LastHiddenState);
+        if (output.HiddenStates is null) output.LastHiddenState.Dispose();
+        return new LlavaForwardOutput(logits, merged, output.HiddenStates);
+    }
+
+    /// <summary>A KV cache sized for the decoder.</summary>
+    public LlamaKvCache NewCache() => language_model.NewCache();
+}

@@ -1,0 +1,221 @@
+using System.Text.Json;
+using MultiModal.Models.Errors;
+using MultiModal.Models.Llava;
+using MultiModal.Models.Llava.Generation;
+using MultiModal.Tests.Testing;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace MultiModal.Tests.Golden.Llava;
+
+/// <summary>
+/// Generation with tiny-llava-a against transformers 4.37.2 (tiny-llava-a-golden): greedy ids token for token (the
+/// smallest top-1/top-2 margin is 0.0085, far above float32 error), the first step logits (atol 2e-4, rtol 1e-4), and
+/// the logits processors/warpers (atol 1e-5, the set of -inf entries exact).
+/// </summary>
+public sealed class LlavaGenerationGoldenTests : IClassFixture<LlavaModelGoldenTests.TinyLlava>
+{
+    private readonly LlavaModelGoldenTests.TinyLlava _llava;
+    private readonly LlamaTokenizer _tokenizer = LlamaTokenizer.Load(LlavaModelGoldenTests.TinyLlava.Folder);
+
+    public LlavaGenerationGoldenTests(LlavaModelGoldenTests.TinyLlava llava) => _llava = llava;
+
+    private JsonElement Generation(int index) => _llava.Json.GetProperty("generation")[index];
+    private static int[] Ints(JsonElement e) => e.EnumerateArray().Select(x => x.GetInt32()).ToArray();
+    private LlavaGenerator Generator(IReadOnlyCollection<int>? eos = null) =>
+        new(_llava.Model, _tokenizer, eos ?? GenerationConfigFile.Load(LlavaModelGoldenTests.TinyLlava.Folder, _tokenizer.EosTokenId).EosTokenIds);
+
+    [Theory]
+    [InlineData(0, "What is in this picture?")]
+    [InlineData(1, "Describe the image in one sentence.")]
+    [InlineData(2, "What color is the triangle?")]
+    public void Generate_GoldenPromptGreedy_EqualsTransformersTokenForToken(int index, string question)
+    {
+        using var scope = NewDisposeScope();
+        var golden = Generation(index);
+        var prompt = LlavaPrompt.Build(question);
+        var updates = new List<GenerationUpdate>();
+
+        var result = Generator().Generate(prompt, _llava.Golden[$"generate.{index}.pixel_values"], new GenerationOptions { MaxNewTokens = 20 }, updates.Add);
+
+        Assert.Equal(golden.GetProperty("prompt").GetString(), prompt);
+        Assert.Equal(Ints(golden.GetProperty("input_ids")), _tokenizer.Encode(prompt));
+        Assert.Equal(Ints(golden.GetProperty("new_token_ids")), result.TokenIds);
+        Assert.Equal(FinishReason.Length, result.FinishReason);
+        Assert.Equal(new GenerationUsage(golden.GetProperty("merged_prompt_length").GetInt32(), 16, 20), result.Usage);
+        Assert.Null(result.Seed);
+        Assert.Equal(golden.GetProperty("new_text").GetString(), _tokenizer.Decode(result.TokenIds, skipSpecialTokens: false));
+        Assert.Equal(_tokenizer.Decode(result.TokenIds, skipSpecialTokens: true), result.Text);
+        Assert.Equal(result.Text, string.Concat(updates.Select(u => u.TextDelta)));
+        Assert.Equal(result.TokenIds, updates.Where(u => u.TokenId is not null).Select(u => u.TokenId!.Value));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void PrefillThenCachedSteps_GoldenPrompt_MatchFirstThreeStepLogits(int index)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        using var cache = _llava.Model.NewCache();
+        var expected = _llava.Golden[$"generate.{index}.step_logits_first3"];
+        var newIds = _llava.Golden[$"generate.{index}.new_token_ids"];
+
+        var logits = _llava.Model.Forward(_llava.Golden[$"generate.{index}.input_ids"], _llava.Golden[$"generate.{index}.pixel_values"], cache).Logits[.., -1];
+        TensorAssert.Close(expected[0], logits[0], 2e-4, 1e-4, "step 0");
+        for (var step = 1; step < 3; step++)
+        {
+            logits = _llava.Model.Forward(newIds.narrow(1, step - 1, 1), null, cache).Logits[.., -1];
+            TensorAssert.Close(expected[step], logits[0], 2e-4, 1e-4, $"step {step}");
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void LogitsProcessors_GoldenSetting_MatchTransformersProcessorsAndWarpers(int index)
+    {
+        using var scope = NewDisposeScope();
+        var setting = _llava.Json.GetProperty("sampling")[index].GetProperty("setting");
+        var options = new GenerationOptions
+        {
+            DoSample = setting.GetProperty("do_sample").GetBoolean(),
+            Temperature = setting.GetProperty("temperature").GetDouble(),
+            TopK = setting.GetProperty("top_k").GetInt32(),
+            TopP = setting.TryGetProperty("top_p", out var p) ? p.GetDouble() : 1.0,
+            RepetitionPenalty = setting.TryGetProperty("repetition_penalty", out var r) ? r.GetDouble() : 1.0,
+        };
+        var processors = LogitsProcessorList.ForProcessors(options);
+        var warpers = LogitsProcessorList.ForWarpers(options);
+        var ids = _llava.Golden["sampling.input_ids"];
+
+        var afterProcessors = processors.Process(ids, _llava.Golden["sampling.scores_in"]);
+        var afterWarpers = warpers.Process(ids, afterProcessors);
+
+        var sample = _llava.Json.GetProperty("sampling")[index];
+        Assert.Equal(sample.GetProperty("processors").EnumerateArray().Select(e => e.GetString()), processors.Processors.Select(x => x.GetType().Name));
+        Assert.Equal(sample.GetProperty("warpers").EnumerateArray().Select(e => e.GetProperty("class").GetString()), warpers.Processors.Select(x => x.GetType().Name));
+        TensorAssert.Close(_llava.Golden[$"sampling.{index}.after_processors"], afterProcessors, 1e-5, 0, "after_processors");
+        var expected = _llava.Golden[$"sampling.{index}.after_warpers"];
+        Assert.Equal(expected.isinf().data<bool>().ToArray(), afterWarpers.isinf().data<bool>().ToArray());
+        var finite = expected.isfinite();
+        TensorAssert.Close(expected.masked_select(finite), afterWarpers.masked_select(finite), 1e-5, 0, "after_warpers");
+        TensorAssert.Close(_llava.Golden[$"sampling.{index}.probs"], afterWarpers.softmax(-1), 1e-6, 1e-5, "probs");
+        Assert.Equal(sample.GetProperty("rows").EnumerateArray().Select(row => row.GetProperty("num_kept").GetInt32()),
+            Enumerable.Range(0, 2).Select(row => (int)afterWarpers[row].isfinite().sum().item<long>()));
+    }
+
+    [Fact]
+    public void Generate_SameSeedTwice_SameTokensAndOnlyTopKTokens()
+    {
+        using var scope = NewDisposeScope();
+        var options = new GenerationOptions { MaxNewTokens = 12, DoSample = true, Temperature = 1.5, TopK = 3, Seed = 42 };
+        var pixels = _llava.Golden["generate.0.pixel_values"];
+        var prompt = LlavaPrompt.Build("What is in this picture?");
+
+        var first = Generator().Generate(prompt, pixels, options);
+        var second = Generator().Generate(prompt, pixels, options);
+        var other = Generator().Generate(prompt, pixels, options with { Seed = 7 });
+
+        Assert.Equal(first.TokenIds, second.TokenIds);
+        Assert.Equal(42, first.Seed);
+        Assert.NotEqual(first.TokenIds, other.TokenIds);
+        // Replaying the sampled ids through the model: each must be among that step's 3 largest logits.
+        using var _ = inference_mode();
+        using var cache = _llava.Model.NewCache();
+        var logits = _llava.Model.Forward(tensor(_tokenizer.Encode(prompt).Select(i => (long)i).ToArray()).unsqueeze(0), pixels, cache).Logits[0, -1];
+        foreach (var id in first.TokenIds)
+        {
+            Assert.Contains((long)id, logits.topk(3).Item2.data<long>().ToArray());
+            logits = _llava.Model.Forward(tensor(new long[] { id }).view(1, 1), null, cache).Logits[0, -1];
+        }
+    }
+
+    [Fact]
+    public void Generate_StopStringInOutput_CutsBeforeItAndFinishesWithStop()
+    {
+        using var scope = NewDisposeScope();
+        var updates = new List<GenerationUpdate>();
+
+        // Greedy text starts "7*ugeugeuge…": "geu" first completes at the 4th token.
+        var result = Generator().Generate(LlavaPrompt.Build("What is in this picture?"), _llava.Golden["generate.0.pixel_values"],
+            new GenerationOptions { MaxNewTokens = 20, StopStrings = ["geu"] }, updates.Add);
+
+        Assert.Equal(FinishReason.Stop, result.FinishReason);
+        Assert.Equal("7*u", result.Text);
+        Assert.Equal([58, 45, 503, 503], result.TokenIds);
+        Assert.Equal(result.Text, string.Concat(updates.Select(u => u.TextDelta)));
+    }
+
+    [Fact]
+    public void Generate_EosTokenGenerated_StopsThereWithoutItsText()
+    {
+        using var scope = NewDisposeScope();
+
+        var result = Generator(eos: [503]).Generate(LlavaPrompt.Build("What is in this picture?"), _llava.Golden["generate.0.pixel_values"],
+            new GenerationOptions { MaxNewTokens = 20 });
+
+        Assert.Equal(FinishReason.Stop, result.FinishReason);
+        Assert.Equal([58, 45, 503], result.TokenIds);
+        Assert.Equal("7*", result.Text);
+        Assert.Equal(3, result.Usage.CompletionTokens);
+    }
+
+    [Fact]
+    public void Generate_CancelledAfterThreeTokens_ReturnsThemWithCancelled()
+    {
+        using var scope = NewDisposeScope();
+        using var cts = new CancellationTokenSource();
+        var seen = 0;
+
+        var result = Generator().Generate(LlavaPrompt.Build("What is in this picture?"), _llava.Golden["generate.0.pixel_values"],
+            new GenerationOptions { MaxNewTokens = 20 }, u => { if (++seen == 3) cts.Cancel(); }, cts.Token);
+
+        Assert.Equal(FinishReason.Cancelled, result.FinishReason);
+        Assert.Equal([58, 45, 503], result.TokenIds);
+    }
+
+    [Fact]
+    public void Generate_PromptLongerThanTheContext_ThrowsPromptTooLong()
+    {
+        var ids = Enumerable.Repeat(_tokenizer.TokenToId("▁the")!.Value, 300).Prepend(1).ToArray();
+
+        var ex = Assert.Throws<InputRejectedException>(() => Generator().Generate(ids, null, new GenerationOptions()));
+
+        Assert.Equal(InputRejection.PromptTooLong, ex.Kind);
+    }
+
+    [Fact]
+    public void Generate_SamplingWithZeroTemperature_ThrowsInvalidNamingTheField()
+    {
+        var ex = Assert.Throws<InputRejectedException>(() =>
+            Generator().Generate([1, 2], null, new GenerationOptions { DoSample = true, Temperature = 0 }));
+
+        Assert.Equal(("temperature", InputRejection.Invalid), (ex.Field, ex.Kind));
+    }
+
+    [Fact]
+    public void Load_TinyLlavaFolder_GeneratesTheGoldenIds()
+    {
+        using var scope = NewDisposeScope();
+        var generator = LlavaGenerator.Load(LlavaModelGoldenTests.TinyLlava.Folder, CPU, ScalarType.Float32);
+
+        var result = generator.Generate(LlavaPrompt.Build("What color is the triangle?"), _llava.Golden["generate.2.pixel_values"],
+            new GenerationOptions { MaxNewTokens = 20 });
+
+        Assert.Equal([2], generator.EosTokenIds);
+        Assert.Equal(Ints(Generation(2).GetProperty("new_token_ids")), result.TokenIds);
+        generator.Model.Dispose();
+    }
+
+    [Fact]
+    public void Build_TwoTurnsWithImage_FollowsTheLlava15Format()
+    {
+        var prompt = LlavaPrompt.Build([new LlavaTurn("What is it?", "A cat."), new LlavaTurn("What color?", null)]);
+
+        Assert.Equal("USER: <image>\nWhat is it? ASSISTANT: A cat.</s>USER: What color? ASSISTANT:", prompt);
+    }
+}

@@ -1,7 +1,7 @@
 using MultiModal.Tests.Bench;
 
 // Usage: MultiModal.Tests.Bench --model <clip-folder> [--seconds N]
-var model = Option("--model") ?? throw new ArgumentException("--model <clip folder> is required");
+var model = Path.GetFullPath(Option("--model") ?? throw new ArgumentException("--model <clip folder> is required"));
 var seconds = double.Parse(Option("--seconds") ?? "10", System.Globalization.CultureInfo.InvariantCulture);
 await ClipBench.RunAsync(model, TimeSpan.FromSeconds(seconds));
 

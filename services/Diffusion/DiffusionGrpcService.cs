@@ -10,8 +10,7 @@ public sealed class DiffusionGrpcService(DiffusionRunner runner) : DiffusionServ
     public override async Task GenerateImage(
         GenerateImageRequest request, IServerStreamWriter<GenerateImageResponse> responseStream, ServerCallContext context)
     {
-        var pipeline = runner.Pipeline;
-        var work = GenerateImageMapper.ToJob(request, pipeline.NativeWidth, pipeline.NativeHeight, runner.Options);
+        var work = GenerateImageMapper.ToJob(request, runner.Pipeline.Rules, runner.Options);
         // Disposing cancels the job if the stream ends early (client gone, write failed).
         using var job = runner.Enqueue(work, context);
         await foreach (var e in job.ReadEventsAsync(runner.Heartbeat, context.CancellationToken))

@@ -4,6 +4,7 @@ using MultiModal.Core.Errors;
 using MultiModal.Models.Errors;
 using MultiModal.Models.Imaging;
 using MultiModal.Models.Pipelines;
+using PreviewKind = MultiModal.Models.Pipelines.PreviewKind;
 using WirePreviewKind = MultiModal.Contracts.Diffusion.V1.PreviewKind;
 
 namespace MultiModal.Diffusion.Mapping;
@@ -27,16 +28,14 @@ public static class GenerateImageMapper
     /// <summary>diffusers' img2img strength default.</summary>
     public const double DefaultStrength = 0.8;
 
-    /// <summary>Output sides are multiples of this (the VAE of SD 1.x/2.x downsamples by 8).</summary>
-    public const int SizeMultiple = 8;
-
     /// <param name="request">The wire request.</param>
-    /// <param name="nativeWidth">The model's native output width (used when width is 0 for txt2img).</param>
-    /// <param name="nativeHeight">The model's native output height.</param>
+    /// <param name="rules">The pipeline's size rules: native size, size multiple (8 for SD).</param>
     /// <param name="o">Limits.</param>
     /// <exception cref="InferenceException">INVALID_ARGUMENT with one field violation per bad field.</exception>
-    /// <exception cref="InputRejectedException">The init image cannot be decoded or is too large (field init_image.data).</exception>
-    public static DiffusionJob ToJob(GenerateImageRequest request, int nativeWidth, int nativeHeight, DiffusionOptions o)
+    /// <exception cref="InputRejectedException">
+    /// The init image cannot be decoded or is too large (field init_image.data), or the pipeline's rules refuse the request.
+    /// </exception>
+    public static DiffusionJob ToJob(GenerateImageRequest request, GenerationRules rules, DiffusionOptions o)
     {
         var violations = new List<(string Field, string Description)>();
         void Reject(string field, string description) => violations.Add((field, description));
@@ -48,8 +47,8 @@ public static class GenerateImageMapper
         if (request.NegativePrompt.Length > o.MaxPromptChars)
             Reject("negative_prompt", $"{request.NegativePrompt.Length} characters; at most {o.MaxPromptChars}");
 
-        CheckSide("width", request.Width, o, Reject);
-        CheckSide("height", request.Height, o, Reject);
+        CheckSide("width", request.Width, rules.SizeMultiple, o, Reject);
+        CheckSide("height", request.Height, rules.SizeMultiple, o, Reject);
 
         var steps = request.Steps == 0 ? DefaultSteps : (int)Math.Min(request.Steps, int.MaxValue);
         if (steps > o.MaxSteps)
@@ -91,11 +90,13 @@ public static class GenerateImageMapper
             throw InferenceException.InvalidArguments(violations);
 
         var init = isImg2Img ? DecodeInitImage(request.InitImage!, o) : null;
-        var (width, height) = ResolveSize(request, init, nativeWidth, nativeHeight, o);
-        var seeds = Seeds(request, images);
         var generation = new GenerationRequest(
-            request.Prompt, request.NegativePrompt, width, height, steps, guidance, seeds,
+            request.Prompt, request.NegativePrompt, (int)request.Width, (int)request.Height, steps, guidance, Seeds(request, images),
             scheduler!.Value, init, strength, preview);
+        var (width, height) = ResolveSize(generation, rules, o);
+        generation = generation with { Width = width, Height = height };
+        // The pipeline's own checks (pure: no tensors on the request thread); those that need its scheduler run on the worker.
+        rules.Validate(generation);
         var format = request.OutputFormat == OutputFormat.Unspecified ? OutputFormat.Png : request.OutputFormat;
         return new DiffusionJob(generation, format, isImg2Img ? StepsToRun(steps, strength) : steps);
     }
@@ -110,14 +111,14 @@ public static class GenerateImageMapper
     public static double FromWire(float value) =>
         float.IsFinite(value) ? double.Parse(value.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture) : double.NaN;
 
-    private static void CheckSide(string field, uint value, DiffusionOptions o, Action<string, string> reject)
+    private static void CheckSide(string field, uint value, int multiple, DiffusionOptions o, Action<string, string> reject)
     {
         if (value == 0)
             return;
-        if (value % SizeMultiple != 0)
-            reject(field, $"{value} is not a multiple of {SizeMultiple}");
-        else if (value * (ulong)SizeMultiple > (ulong)o.MaxPixels)
-            reject(field, $"{value} px is too large: width × height must be at most {o.MaxPixels} pixels");
+        if (value % multiple != 0)
+            reject(field, $"{value} is not a multiple of {multiple}");
+        else if (value > GenerationRules.MaxSide || value * (ulong)multiple > (ulong)o.MaxPixels)
+            reject(field, $"{value} px is too large: at most {GenerationRules.MaxSide} per side and {o.MaxPixels} pixels in all");
     }
 
     private static PreviewRequest Preview(PreviewOptions? preview, int steps, DiffusionOptions o, Action<string, string> reject)
@@ -156,34 +157,28 @@ public static class GenerateImageMapper
         }
     }
 
-    /// <summary>0 → the native size (txt2img) or the init image's, rounded down to a multiple of 8 (img2img), per side.</summary>
-    private static (int Width, int Height) ResolveSize(
-        GenerateImageRequest request, DecodedImage? init, int nativeWidth, int nativeHeight, DiffusionOptions o)
+    /// <summary>
+    /// 0 → the native size (txt2img) or the init image's, rounded down to the size multiple (img2img), per side; then
+    /// the server's pixel limit.
+    /// </summary>
+    private static (int Width, int Height) ResolveSize(GenerationRequest generation, GenerationRules rules, DiffusionOptions o)
     {
-        int Side(uint requested, int native, int? initSide) =>
-            requested != 0 ? (int)requested : initSide is { } s ? s / SizeMultiple * SizeMultiple : native;
-        var width = Side(request.Width, nativeWidth, init?.Width);
-        var height = Side(request.Height, nativeHeight, init?.Height);
+        var (width, height) = rules.ResolveSize(generation);
+        if ((long)width * height <= o.MaxPixels)
+            return (width, height);
 
+        // Blame the fields that set the size: those given, and the init image for the sides taken from it.
+        var description = $"{width}x{height} is {(long)width * height} pixels; at most {o.MaxPixels}";
         var violations = new List<(string, string)>();
-        if (width == 0 || height == 0)
-            violations.Add(("init_image", $"the init image is {init!.Width}x{init.Height}; width and height must be at least {SizeMultiple}, or set width and height"));
-        else if ((long)width * height > o.MaxPixels)
-        {
-            // Blame the fields that set the size: those given, and the init image for the sides taken from it.
-            var description = $"{width}x{height} is {(long)width * height} pixels; at most {o.MaxPixels}";
-            if (request.Width != 0)
-                violations.Add(("width", description));
-            if (request.Height != 0)
-                violations.Add(("height", description));
-            if (violations.Count < 2 && init is not null)
-                violations.Add(("init_image", description));
-            if (violations.Count == 0)
-                violations.Add(("width", description + " (the model's native size is over this server's limit)"));
-        }
-        if (violations.Count > 0)
-            throw InferenceException.InvalidArguments(violations);
-        return (width, height);
+        if (generation.Width != 0)
+            violations.Add(("width", description));
+        if (generation.Height != 0)
+            violations.Add(("height", description));
+        if (violations.Count < 2 && generation.InitImage is not null)
+            violations.Add(("init_image", description));
+        if (violations.Count == 0)
+            violations.Add(("width", description + " (the model's native size is over this server's limit)"));
+        throw InferenceException.InvalidArguments(violations);
     }
 
     /// <summary>seed → seed + i per image (wrapping); unset → a random 32-bit seed, reported in the result.</summary>

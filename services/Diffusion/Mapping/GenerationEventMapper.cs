@@ -6,6 +6,7 @@ using MultiModal.Diffusion.Jobs;
 using MultiModal.Models.Imaging;
 using MultiModal.Models.Pipelines;
 using WireImage = MultiModal.Contracts.Common.V1.Image;
+using PreviewFrame = MultiModal.Models.Pipelines.PreviewFrame;
 using WirePreviewFrame = MultiModal.Contracts.Diffusion.V1.PreviewFrame;
 
 namespace MultiModal.Diffusion.Mapping;

@@ -3,8 +3,11 @@ namespace MultiModal.Diffusion.Jobs;
 /// <summary>What happened to a job, in the order its caller reads it: queued*, progress*, then one completed.</summary>
 public abstract record JobEvent;
 
-/// <summary>The job waits. Sent on enqueue, when its position changes, and as a heartbeat while it waits.</summary>
-/// <param name="Position">Jobs ahead of it (0 = next).</param>
+/// <summary>
+/// The job waits. Sent on enqueue, when its position changes (a last time with position 0 as it starts, unless it was
+/// already 0), and as a heartbeat while it waits.
+/// </summary>
+/// <param name="Position">Jobs that start before it, the running one included; 0 = it starts now.</param>
 /// <param name="EstimatedWait">Time until it should start; null until the queue has timed a finished job.</param>
 public sealed record JobQueued(int Position, TimeSpan? EstimatedWait) : JobEvent;
 
@@ -31,7 +34,7 @@ public sealed class PreviewSlot<T> where T : class
 {
     private T? _value;
 
-    internal PreviewSlot(T value) => _value = value;
+    public PreviewSlot(T value) => _value = value;
 
     /// <summary>True once taken or dropped.</summary>
     public bool IsEmpty => Volatile.Read(ref _value) is null;

@@ -79,6 +79,7 @@ public sealed class JobQueue<TWork, TPreview, TResult> : IDisposable
             throw InferenceException.DeadlineTooShort();
 
         Job<TWork, TPreview, TResult>? job = null;
+        var position = 0;
         lock (Gate)
         {
             if (_disposed)
@@ -91,8 +92,9 @@ public sealed class JobQueue<TWork, TPreview, TResult> : IDisposable
             {
                 job = new Job<TWork, TPreview, TResult>(this, ++_lastId, work, due, cancellationToken);
                 job.Node = _waiting.AddLast(job);
-                job.Position = _waiting.Count - 1;
-                job.Write(new JobQueued(job.Position, EstimateWait(job.Position)));
+                job.Position = Ahead(_waiting.Count - 1);
+                position = job.Position;
+                job.Write(new JobQueued(position, EstimateWait(job)));
                 _accepted++;
                 Monitor.Pulse(Gate);
             }
@@ -102,7 +104,7 @@ public sealed class JobQueue<TWork, TPreview, TResult> : IDisposable
             DiffusionLog.QueueFull(_logger, _options.Name, _options.MaxQueueLength);
             throw InferenceException.QueueFull(_options.MaxQueueLength);
         }
-        DiffusionLog.JobQueued(_logger, job.Id, job.Position);
+        DiffusionLog.JobQueued(_logger, job.Id, position);
 
         // After the job is visible: a token that fired in between runs the callback right here.
         job.Registration = job.CancellationToken.UnsafeRegister(_ => OnCancelled(job), null);
@@ -139,7 +141,7 @@ public sealed class JobQueue<TWork, TPreview, TResult> : IDisposable
     internal JobQueued? Heartbeat(Job<TWork, TPreview, TResult> job)
     {
         lock (Gate)
-            return job.State == JobState.Waiting ? new JobQueued(job.Position, EstimateWait(job.Position)) : null;
+            return job.State == JobState.Waiting ? new JobQueued(job.Position, EstimateWait(job)) : null;
     }
 
     /// <summary>Takes a waiting job out of the queue and ends its events with <paramref name="reason"/>. Gate held.</summary>
@@ -187,6 +189,12 @@ public sealed class JobQueue<TWork, TPreview, TResult> : IDisposable
                     job.StartedAt = Stopwatch.GetTimestamp();
                     _running = job;
                     _jobsRun++;
+                    if (job.Position != 0)
+                    {
+                        // Its last queued event: 0 = starting now.
+                        job.Position = 0;
+                        job.Write(new JobQueued(0, _secondsPerCost is null ? null : TimeSpan.Zero));
+                    }
                     UpdatePositions();
                     return job;
                 }
@@ -268,13 +276,16 @@ public sealed class JobQueue<TWork, TPreview, TResult> : IDisposable
         ? Math.Max(0, r.Work.Cost * secondsPerCost - Stopwatch.GetElapsedTime(r.StartedAt).TotalSeconds)
         : 0;
 
+    // Gate held. Position of the waiting job at this index: the jobs that start before it, the running one included.
+    private int Ahead(int index) => index + (_running is null ? 0 : 1);
+
     // Gate held.
-    private TimeSpan? EstimateWait(int position)
+    private TimeSpan? EstimateWait(Job<TWork, TPreview, TResult> job)
     {
         if (_secondsPerCost is not { } rate)
             return null;
         var seconds = RunningRemaining(rate);
-        foreach (var ahead in _waiting.Take(position))
+        foreach (var ahead in _waiting.TakeWhile(j => j != job))
             seconds += ahead.Work.Cost * rate;
         return TimeSpan.FromSeconds(seconds);
     }
@@ -284,7 +295,7 @@ public sealed class JobQueue<TWork, TPreview, TResult> : IDisposable
     {
         var rate = _secondsPerCost;
         var seconds = rate is { } r ? RunningRemaining(r) : 0;
-        var position = 0;
+        var position = Ahead(0);
         foreach (var job in _waiting)
         {
             if (job.Position != position)

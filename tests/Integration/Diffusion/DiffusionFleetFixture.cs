@@ -44,6 +44,19 @@ public sealed class DiffusionFleetFixture : IAsyncLifetime
     public async Task<GetModelInfoResponse> InfoAsync() =>
         await Client.GetModelInfoAsync(new GetModelInfoRequest()).ResponseAsync.DefaultTimeout();
 
+    /// <summary>GetModelInfo until <paramref name="done"/> holds (the client may see its own deadline before the server does).</summary>
+    public async Task<GetModelInfoResponse> InfoWhenAsync(Func<GetModelInfoResponse, bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var info = await InfoAsync();
+            if (done(info) || DateTime.UtcNow > deadline)
+                return info;
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>
     /// Waits until nothing runs or waits, e.g. after a test cancelled a job: a one-step probe job that is told
     /// position 0 on enqueue had nothing ahead of it.

@@ -58,7 +58,7 @@ public sealed class DiffusionQueueTests(DiffusionFleetFixture fleet) : IAsyncLif
     [Fact]
     public async Task GenerateImage_TwoConcurrentClients_SecondWaitsAtPositionOneThenZeroAndRunsAfterFirst()
     {
-        var first = await StartRunningAsync(new GenerateImageRequest { Prompt = "first", Steps = 40, Scheduler = Scheduler.Euler, Seed = 1 });
+        var first = await StartRunningAsync(new GenerateImageRequest { Prompt = "first", Steps = 15, Scheduler = Scheduler.Euler, Seed = 1 });
         using var second = fleet.Client.GenerateImage(new GenerateImageRequest { Prompt = "second", Steps = 3, Scheduler = Scheduler.Euler, Seed = 2 });
 
         var order = new List<string>();

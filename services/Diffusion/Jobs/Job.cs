@@ -52,7 +52,7 @@ public sealed class Job<TWork, TPreview, TResult> : IDisposable
     /// <summary>Guarded by the queue's gate.</summary>
     public JobState State { get; internal set; }
 
-    /// <summary>Jobs ahead of this one while it waits (guarded by the queue's gate).</summary>
+    /// <summary>While it waits: the running job and those waiting in front of it; 0 once it starts (guarded by the queue's gate).</summary>
     internal int Position { get; set; } = -1;
 
     internal LinkedListNode<Job<TWork, TPreview, TResult>>? Node { get; set; }

@@ -2,7 +2,8 @@
 #   make run            the whole fleet on built-in small models, gateway on $(PORT) (default 8080); Ctrl-C stops it
 #   make test           everything CI runs (buf lint, unit, golden, integration)
 #   make run-clip MODEL=<hf-clip-folder> PORT=<n>        one CLIP service in the foreground
-#   make run-gateway PORT=<n> CLIP=<url>[,<url>...]      the gateway in the foreground
+#   make run-diffusion MODEL=<diffusers-folder> PORT=<n> one Diffusion service in the foreground
+#   make run-gateway PORT=<n> CLIP=<url>[,<url>...] [DIFFUSION=...]  the gateway in the foreground
 #   make models         the built-in default models (random weights, real tokenizers) under models/
 #   make bench          throughput benchmarks (see BENCHMARKS.md)
 SHELL := /bin/bash
@@ -13,16 +14,18 @@ CONFIG ?= Release
 PORT ?= 8080
 MODELS ?= models
 CLIP_PORT ?= 5101
+DIFFUSION_PORT ?= 5103
 DOTNET ?= dotnet
 BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
 out = $(1)/bin/$(CONFIG)/net10.0/MultiModal.$(2).dll
 CLIP_DLL := $(call out,services/Clip,Clip)
 GATEWAY_DLL := $(call out,gateway,Gateway)
+DIFFUSION_DLL := $(call out,services/Diffusion,Diffusion)
 MODELKIT_DLL := $(call out,services/ModelKit,ModelKit)
 BENCH_DLL := tests/Bench/bin/$(CONFIG)/net10.0/MultiModal.Tests.Bench.dll
 
-.PHONY: build test test-unit test-golden test-integration proto-lint models run run-clip run-gateway bench k8s-render clean
+.PHONY: build test test-unit test-golden test-integration proto-lint models run run-clip run-diffusion run-gateway bench k8s-render clean
 
 build:
 	$(DOTNET) build MultiModal.Services.sln -c $(CONFIG) -v q -nologo
@@ -33,11 +36,15 @@ $(BUF):
 proto-lint: $(BUF)
 	cd protos && ../$(BUF) lint && echo "buf lint: ok"
 
-models: $(MODELS)/clip/model.safetensors
+models: $(MODELS)/clip/model.safetensors $(MODELS)/sd/model_index.json
 
 $(MODELS)/clip/model.safetensors:
 	$(DOTNET) build services/ModelKit/ModelKit.csproj -c $(CONFIG) -v q -nologo
 	$(DOTNET) $(MODELKIT_DLL) clip $(MODELS)/clip --preset small --seed 0
+
+$(MODELS)/sd/model_index.json:
+	$(DOTNET) build services/ModelKit/ModelKit.csproj -c $(CONFIG) -v q -nologo
+	$(DOTNET) $(MODELKIT_DLL) sd $(MODELS)/sd --preset tiny --seed 0
 
 test: build proto-lint
 	@build/run-tests.sh $(CONFIG) tests/Unit tests/Golden tests/Integration
@@ -52,6 +59,11 @@ run-clip: build
 	@test -n "$(MODEL)" || { echo "usage: make run-clip MODEL=<hf-clip-folder> [PORT=5101]"; exit 2; }
 	$(DOTNET) $(CLIP_DLL) --contentRoot $(abspath $(dir $(CLIP_DLL))) --urls http://127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(CLIP_PORT)) \
 		--Clip:ModelPath=$(abspath $(MODEL))
+
+run-diffusion: build
+	@test -n "$(MODEL)" || { echo "usage: make run-diffusion MODEL=<diffusers-sd-folder> [PORT=5103]"; exit 2; }
+	$(DOTNET) $(DIFFUSION_DLL) --contentRoot $(abspath $(dir $(DIFFUSION_DLL))) --urls http://127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(DIFFUSION_PORT)) \
+		--Diffusion:ModelPath=$(abspath $(MODEL))
 
 run-gateway: build
 	$(DOTNET) $(GATEWAY_DLL) --contentRoot $(abspath $(dir $(GATEWAY_DLL))) --urls http://127.0.0.1:$(PORT) $(if $(CLIP),--Gateway:Upstreams:Clip=$(CLIP)) \

@@ -23,8 +23,10 @@ wait_ready() { # name port
 
 start clip 5101 "$(dll services/Clip Clip)" --Clip:ModelPath="$models/clip"
 wait_ready clip 5101
+start diffusion 5103 "$(dll services/Diffusion Diffusion)" --Diffusion:ModelPath="$models/sd"
+wait_ready diffusion 5103
 start gateway "$port" "$(dll gateway Gateway)" --Gateway:Upstreams:Clip=http://127.0.0.1:5101 \
-  --Gateway:Upstreams:Vision=none --Gateway:Upstreams:Diffusion=none
+  --Gateway:Upstreams:Vision=none --Gateway:Upstreams:Diffusion=http://127.0.0.1:5103
 wait_ready gateway "$port"
 echo
 echo "MultiModal.Services fleet is up: gateway at http://127.0.0.1:$port (h2c gRPC). Ctrl-C stops it."

@@ -1,8 +1,18 @@
+using System.Globalization;
 using MultiModal.Tests.Bench;
 
 // Usage: MultiModal.Tests.Bench --model <clip-folder> [--seconds N]
-var model = Path.GetFullPath(Option("--model") ?? throw new ArgumentException("--model <clip folder> is required"));
-var seconds = double.Parse(Option("--seconds") ?? "10", System.Globalization.CultureInfo.InvariantCulture);
+//        MultiModal.Tests.Bench --diffusion <sd-folder> [--size 512] [--steps 2] [--target-steps 20] [--unet-iters 2] [--device cpu]
+if (Option("--diffusion") is { } sdFolder)
+{
+    DiffusionBench.Run(new DiffusionBench.Options(sdFolder,
+        Size: Int("--size", 512), Steps: Int("--steps", 2), TargetSteps: Int("--target-steps", 20),
+        UnetIterations: Int("--unet-iters", 2), Device: Option("--device") ?? "cpu"));
+    return;
+}
+
+var model = Path.GetFullPath(Option("--model") ?? throw new ArgumentException("--model <clip folder> (or --diffusion <sd folder>) is required"));
+var seconds = double.Parse(Option("--seconds") ?? "10", CultureInfo.InvariantCulture);
 await ClipBench.RunAsync(model, TimeSpan.FromSeconds(seconds));
 
 string? Option(string name)
@@ -10,3 +20,5 @@ string? Option(string name)
     var i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 }
+
+int Int(string name, int fallback) => Option(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;

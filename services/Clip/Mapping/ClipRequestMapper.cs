@@ -105,8 +105,6 @@ public static class ClipRequestMapper
         Add(request.Query, "query");
         for (var i = 0; i < request.Candidates.Count; i++)
             Add(request.Candidates[i], $"candidates[{i}]");
-        if (texts.Count + pixels.Count > o.MaxBatchSize * 64)
-            throw InferenceException.InvalidArgument("candidates", "too many items in one request");
         return (new ClipWork(texts, pixels), order);
     }
 

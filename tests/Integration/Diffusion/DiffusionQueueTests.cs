@@ -1,0 +1,140 @@
+using Google.Rpc;
+using Grpc.Core;
+using MultiModal.Contracts.Diffusion.V1;
+using MultiModal.Tests.Testing;
+using Xunit;
+using static MultiModal.Tests.Integration.Diffusion.DiffusionStreams;
+using EventCase = MultiModal.Contracts.Diffusion.V1.GenerateImageResponse.EventOneofCase;
+
+namespace MultiModal.Tests.Integration.Diffusion;
+
+/// <summary>One job at a time, in arrival order: cancellation, deadlines, a full queue, heartbeats.</summary>
+[Collection(DiffusionFleetCollection.Name)]
+public sealed class DiffusionQueueTests(DiffusionFleetFixture fleet) : IAsyncLifetime
+{
+    // Long enough to still be running while a test queues jobs behind it (150 steps at 4× the native area);
+    // every test that starts one cancels it.
+    private static readonly GenerateImageRequest Blocker = new()
+    {
+        Prompt = "a long job", Width = 128, Height = 128, Steps = 150, Scheduler = Scheduler.Euler,
+    };
+
+    public Task InitializeAsync() => fleet.WaitUntilIdleAsync();
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    /// <summary>Starts <paramref name="request"/> and reads until its first progress: it is running.</summary>
+    private async Task<AsyncServerStreamingCall<GenerateImageResponse>> StartRunningAsync(GenerateImageRequest request, CancellationToken cancellationToken = default)
+    {
+        var call = fleet.Client.GenerateImage(request, cancellationToken: cancellationToken);
+        await ReadUntilAsync(call, e => e.EventCase == EventCase.Progress);
+        return call;
+    }
+
+    [Fact]
+    public async Task GenerateImage_CancelledAfterStepTwo_StopsWithinAStepThenServesTheNextJob()
+    {
+        var before = await fleet.InfoAsync();
+        using var cancel = new CancellationTokenSource();
+        var cancelled = fleet.Client.GenerateImage(
+            new GenerateImageRequest { Prompt = "cancel me", Steps = 100, Scheduler = Scheduler.Euler }, cancellationToken: cancel.Token);
+
+        var read = await ReadUntilAsync(cancelled, e => e.Progress?.Step == 2);
+        cancel.Cancel();
+        var error = await Assert.ThrowsAsync<RpcException>(() => cancelled.ResponseStream.MoveNext());
+        var next = await ReadAllAsync(fleet.Client.GenerateImage(new GenerateImageRequest { Prompt = "next", Steps = 3, Scheduler = Scheduler.Euler }));
+        var after = await fleet.InfoAsync();
+
+        Assert.Equal(StatusCode.Cancelled, error.StatusCode);
+        Assert.Equal(2, read.Count(e => e.EventCase == EventCase.Progress));
+        Assert.Equal(3u, SingleResultLast(next).StepsRun);
+        Assert.Equal(before.JobsCancelled + 1, after.JobsCancelled);
+        // The next job ran after the cancelled one ended: every step both ran is counted by now.
+        var cancelledSteps = after.DenoisingStepsRun - before.DenoisingStepsRun - 3;
+        Assert.InRange(cancelledSteps, 2ul, 12ul);
+        Assert.Equal(before.Stats.ItemsRun + 1, after.Stats.ItemsRun);
+    }
+
+    [Fact]
+    public async Task GenerateImage_TwoConcurrentClients_SecondWaitsAtPositionOneThenZeroAndRunsAfterFirst()
+    {
+        var first = await StartRunningAsync(new GenerateImageRequest { Prompt = "first", Steps = 15, Scheduler = Scheduler.Euler, Seed = 1 });
+        using var second = fleet.Client.GenerateImage(new GenerateImageRequest { Prompt = "second", Steps = 3, Scheduler = Scheduler.Euler, Seed = 2 });
+
+        var order = new List<string>();
+        async Task Collect(AsyncServerStreamingCall<GenerateImageResponse> call, string name, List<GenerateImageResponse> into)
+        {
+            while (await call.ResponseStream.MoveNext().DefaultTimeout())
+            {
+                into.Add(call.ResponseStream.Current);
+                lock (order)
+                    order.Add($"{name}.{call.ResponseStream.Current.EventCase}");
+            }
+        }
+        var firstEvents = new List<GenerateImageResponse>();
+        var secondEvents = new List<GenerateImageResponse>();
+        await Task.WhenAll(Collect(first, "first", firstEvents), Collect(second, "second", secondEvents));
+        first.Dispose();
+
+        SingleResultLast(firstEvents);
+        var positions = secondEvents.Where(e => e.EventCase == EventCase.Queued).Select(e => e.Queued.Position).Distinct();
+        Assert.Equal([1u, 0u], positions);
+        Assert.Equal([.. secondEvents.TakeWhile(e => e.EventCase == EventCase.Queued)], secondEvents.Where(e => e.EventCase == EventCase.Queued));
+        Assert.Equal(3u, SingleResultLast(secondEvents).StepsRun);
+        Assert.True(order.IndexOf("first.Result") < order.IndexOf("second.Progress"), string.Join(", ", order));
+    }
+
+    [Fact]
+    public async Task GenerateImage_DeadlinePassesWhileQueued_DeadlineExceededHeartbeatsSentAndJobLeavesTheQueue()
+    {
+        var before = await fleet.InfoAsync();
+        using var cancelBlocker = new CancellationTokenSource();
+        using var blocker = await StartRunningAsync(Blocker, cancelBlocker.Token);
+
+        using var late = fleet.Client.GenerateImage(new GenerateImageRequest { Prompt = "too late", Steps = 2 }, deadline: DateTime.UtcNow.AddSeconds(2.5));
+        var waited = new List<GenerateImageResponse>();
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            while (await late.ResponseStream.MoveNext().DefaultTimeout())
+                waited.Add(late.ResponseStream.Current);
+        });
+        var whileBlocked = await fleet.InfoWhenAsync(info => info.Stats.QueueDepth == 0);
+        cancelBlocker.Cancel();
+        await fleet.WaitUntilIdleAsync();
+
+        Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+        Assert.All(waited, e => Assert.Equal(1u, e.Queued.Position));
+        Assert.True(waited.Count >= 2, $"expected the enqueue event and at least one heartbeat, got {waited.Count}");
+        Assert.Equal(0u, whileBlocked.Stats.QueueDepth);
+        Assert.Equal(before.JobsCancelled + 1, whileBlocked.JobsCancelled);
+        Assert.Equal(before.Stats.BatchesRun + 1, whileBlocked.Stats.BatchesRun); // only the blocker ever started
+    }
+
+    [Fact]
+    public async Task GenerateImage_QueueFull_ResourceExhaustedQueueFullWithRetryDelay()
+    {
+        using var cancelAll = new CancellationTokenSource();
+        using var blocker = await StartRunningAsync(Blocker, cancelAll.Token);
+        var waiting = new List<AsyncServerStreamingCall<GenerateImageResponse>>();
+        for (var i = 0; i < DiffusionFleetFixture.MaxQueueLength; i++)
+        {
+            var call = fleet.Client.GenerateImage(new GenerateImageRequest { Prompt = $"waiting {i}", Steps = 1 }, cancellationToken: cancelAll.Token);
+            await ReadUntilAsync(call, e => e.EventCase == EventCase.Queued);
+            waiting.Add(call);
+        }
+
+        using var shed = fleet.Client.GenerateImage(new GenerateImageRequest { Prompt = "one too many", Steps = 1 });
+        var error = await Assert.ThrowsAsync<RpcException>(() => shed.ResponseStream.MoveNext().DefaultTimeout());
+        var info = await fleet.InfoAsync();
+        cancelAll.Cancel();
+        waiting.ForEach(call => call.Dispose());
+        await fleet.WaitUntilIdleAsync();
+
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        var status = error.GetRpcStatus()!;
+        Assert.Equal("QUEUE_FULL", status.GetDetail<ErrorInfo>().Reason);
+        Assert.NotNull(status.GetDetail<RetryInfo>());
+        Assert.Equal((uint)DiffusionFleetFixture.MaxQueueLength, info.Stats.QueueDepth);
+        Assert.True(info.Stats.RequestsRejected >= 1);
+    }
+}

@@ -63,7 +63,8 @@ public sealed class PipelineGoldenTests(TinySdGenerators generators, ITestOutput
         TensorAssert.Close(golden[$"{run}.noised_latents"], result.StartLatents, LatentAtol, LatentRtol, $"{run}.noised_latents");
         using var expectedSteps = golden[$"{run}.step_latents"];
         Assert.Equal(expectedSteps.shape[0], result.StepLatents.Count);
-        Assert.Equal(result.StepLatents.Count, pipeline.StepsToRun(request));
+        Assert.Equal(result.StepLatents.Count, pipeline.Schedule(request).Timesteps.Count);
+        Assert.Equal(spec.GetProperty("timesteps_used").GetArrayLength(), result.StepLatents.Count);
         using var actualSteps = stack(result.StepLatents);
         output.WriteLine($"{fixture} {run}: step_latents max abs {DiffAssert.MaxAbs(expectedSteps, actualSteps)}");
         TensorAssert.Close(expectedSteps, actualSteps, LatentAtol, LatentRtol, $"{run}.step_latents");

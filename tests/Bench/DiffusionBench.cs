@@ -42,8 +42,10 @@ public static class DiffusionBench
         var withPreviews = pipeline.Generate(request with { Preview = new PreviewRequest(1, PreviewKind.Approximate, 0) }, null, CancellationToken.None);
         var plain = pipeline.Generate(request, null, CancellationToken.None);
         var previewRatio = withPreviews.Denoise.TotalSeconds / plain.Denoise.TotalSeconds;
-        var plainPerEval = plain.Denoise.TotalSeconds / plain.StepsRun;
-        var targetEvals = pipeline.StepsToRun(request with { Steps = o.TargetSteps });
+        var previewMs = TimeApproximatePreview(pipeline, o, device);
+        var evals = pipeline.Schedule(request).Timesteps.Count;
+        var plainPerEval = plain.Denoise.TotalSeconds / evals;
+        var targetEvals = pipeline.Schedule(request with { Steps = o.TargetSteps }).Timesteps.Count;
         var perImage = plain.EncodePrompt.TotalSeconds + plainPerEval * targetEvals + plain.Decode.TotalSeconds;
 
         Console.WriteLine();
@@ -51,11 +53,12 @@ public static class DiffusionBench
         Console.WriteLine("|---|---|");
         Console.WriteLine($"| UNet step, CFG batch 2, {o.Size}x{o.Size} (mean of {o.UnetIterations}) | {unetSeconds:F3} s |");
         Console.WriteLine($"| VAE decode, 1 image {o.Size}x{o.Size} | {vaeSeconds:F3} s |");
-        Console.WriteLine($"| end-to-end, {o.Steps} steps ({plain.StepsRun} UNet calls), measured | {plain.EncodePrompt.TotalSeconds + plain.Denoise.TotalSeconds + plain.Decode.TotalSeconds:F1} s " +
+        Console.WriteLine($"| end-to-end, {o.Steps} steps ({evals} UNet calls), measured | {plain.EncodePrompt.TotalSeconds + plain.Denoise.TotalSeconds + plain.Decode.TotalSeconds:F1} s " +
             $"(encode {plain.EncodePrompt.TotalSeconds:F2}, denoise {plain.Denoise.TotalSeconds:F1}, decode {plain.Decode.TotalSeconds:F1}) |");
         Console.WriteLine($"| end-to-end per image, {o.TargetSteps} steps ({targetEvals} UNet calls){(o.Steps == o.TargetSteps ? ", measured" : ", EXTRAPOLATED")} | {perImage:F1} s |");
         Console.WriteLine($"| preview overhead (denoise with approximate preview every step / without) | {previewRatio:F3} " +
             $"({withPreviews.Denoise.TotalSeconds:F1} s vs {plain.Denoise.TotalSeconds:F1} s) |");
+        Console.WriteLine($"| approximate preview alone, 1 image (mean of 20) | {previewMs:F2} ms |");
     }
 
     private static double TimeUnet(StableDiffusionPipeline pipeline, Options o, Device device)
@@ -86,6 +89,19 @@ public static class DiffusionBench
         vae.Decode(z).Dispose();
         Sync(device);
         return clock.Elapsed.TotalSeconds;
+    }
+
+    // What an approximate preview adds to a step: the 4×3 latent→RGB map on one x̂₀ and its bytes.
+    private static double TimeApproximatePreview(StableDiffusionPipeline pipeline, Options o, Device device)
+    {
+        using var scope = NewDisposeScope();
+        var latent = o.Size / pipeline.Models.Vae.Config.ScaleFactor;
+        var x0 = randn([1, 4, latent, latent], generator: new Generator(4)).to(device);
+        LatentPreview.ApproximateRgb(x0);
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < 20; i++)
+            LatentPreview.ApproximateRgb(x0);
+        return clock.Elapsed.TotalMilliseconds / 20;
     }
 
     private static void Sync(Device device)

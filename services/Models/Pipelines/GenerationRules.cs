@@ -69,17 +69,23 @@ public sealed record GenerationRules(int NativeWidth, int NativeHeight, int VaeS
 
     /// <summary>
     /// Builds the request's scheduler with its timesteps set, and the timesteps to run: all of them (txt2img) or
-    /// diffusers' img2img tail (<see cref="Img2ImgTimesteps"/>). Rejects step counts the scheduler cannot make.
+    /// diffusers' img2img tail (<see cref="Img2ImgTimesteps"/>). Rejects step counts the scheduler cannot make and
+    /// img2img requests whose ⌊steps × strength⌋ is 0.
     /// </summary>
-    public static (IScheduler Scheduler, IReadOnlyList<double> Timesteps) Schedule(GenerationRequest r, SchedulerConfig pipelineConfig)
+    public static GenerationSchedule Schedule(GenerationRequest r, SchedulerConfig pipelineConfig)
     {
         if (r.Steps > pipelineConfig.NumTrainTimesteps)
             Reject("steps", $"steps must be at most the scheduler's {pipelineConfig.NumTrainTimesteps} training timesteps, got {r.Steps}.");
         var scheduler = SchedulerFactory.Create(r.Scheduler, pipelineConfig);
         scheduler.SetTimesteps(r.Steps);
         if (r.InitImage is null)
-            return (scheduler, scheduler.Timesteps);
-        return (scheduler, Img2ImgTimesteps.Select(scheduler, r.Steps, r.Strength).Timesteps);
+            return new GenerationSchedule(scheduler, scheduler.Timesteps, r.Steps);
+        var tail = Img2ImgTimesteps.Select(scheduler, r.Steps, r.Strength);
+        // PNDM's list repeats one timestep, so its tail can be non-empty with no step kept; diffusers would run it with
+        // a progress total of 0. Such a request asks for no denoising at all: refuse it like an empty tail.
+        if (tail.NumInferenceSteps < 1)
+            Reject("strength", $"strength {r.Strength} with {r.Steps} steps keeps no denoising step (⌊steps × strength⌋ = 0); raise strength or steps.");
+        return new GenerationSchedule(scheduler, tail.Timesteps, tail.NumInferenceSteps);
     }
 
     private void CheckSide(int value, string field)
@@ -91,4 +97,18 @@ public sealed record GenerationRules(int NativeWidth, int NativeHeight, int VaeS
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void Reject(string field, string message) =>
         throw new InputRejectedException(InputRejection.Invalid, message, field);
+}
+
+/// <summary>A request's scheduler and the part of its schedule the generation runs.</summary>
+/// <param name="Scheduler">The scheduler, timesteps set.</param>
+/// <param name="Timesteps">The timesteps to evaluate the UNet at, in order (one UNet call each).</param>
+/// <param name="Steps">
+/// diffusers' <c>num_inference_steps</c> for the run (txt2img: the request's steps; img2img: ⌊steps × strength⌋): the
+/// progress total. PNDM evaluates once more than this (PLMS's first step re-evaluates at a repeated timestep), as
+/// diffusers' <c>num_warmup_steps = len(timesteps) − num_inference_steps · order</c>.
+/// </param>
+public sealed record GenerationSchedule(IScheduler Scheduler, IReadOnlyList<double> Timesteps, int Steps)
+{
+    /// <summary>UNet calls before the first reported step (1 for PNDM, else 0).</summary>
+    public int WarmupEvaluations => Timesteps.Count - Steps * Scheduler.Order;
 }

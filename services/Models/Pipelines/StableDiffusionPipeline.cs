@@ -91,17 +91,21 @@ public sealed class StableDiffusionPipeline : IDisposable
     public (int Width, int Height) ResolveSize(GenerationRequest request) => Rules.ResolveSize(request);
 
     /// <summary>
-    /// Denoising steps (UNet evaluations) the request runs: the scheduler's timesteps for <c>Steps</c> (PNDM has one
-    /// more: PLMS repeats a timestep) or, for img2img, diffusers' tail of them for <c>Strength</c>. Validates the request.
+    /// Denoising steps the request runs and reports through onStep: <c>Steps</c> (txt2img) or ⌊Steps × Strength⌋
+    /// (img2img), diffusers' progress total. PNDM makes one more UNet call than this (its first step evaluates twice).
+    /// Validates the request.
     /// </summary>
-    public int StepsToRun(GenerationRequest request)
+    public int StepsToRun(GenerationRequest request) => Schedule(request).Steps;
+
+    /// <summary>Validates <paramref name="request"/> and builds its scheduler and the timesteps it runs.</summary>
+    public GenerationSchedule Schedule(GenerationRequest request)
     {
         Rules.Validate(request);
-        return GenerationRules.Schedule(request, SchedulerConfig).Timesteps.Count;
+        return GenerationRules.Schedule(request, SchedulerConfig);
     }
 
     /// <summary>Checks every field of <paramref name="request"/>; throws <see cref="Errors.InputRejectedException"/> naming the field.</summary>
-    public void Validate(GenerationRequest request) => StepsToRun(request);
+    public void Validate(GenerationRequest request) => Schedule(request);
 
     /// <summary>
     /// Runs the whole generation on the calling thread. Calls <paramref name="onStep"/> after every denoising step
@@ -111,9 +115,9 @@ public sealed class StableDiffusionPipeline : IDisposable
     /// </summary>
     public GenerationOutput Generate(GenerationRequest request, Action<DenoisingStep>? onStep, CancellationToken cancellation)
     {
-        Rules.Validate(request);
+        var schedule = Schedule(request);
+        var (scheduler, timesteps) = (schedule.Scheduler, schedule.Timesteps);
         var (width, height) = Rules.ResolveSize(request);
-        var (scheduler, timesteps) = GenerationRules.Schedule(request, SchedulerConfig);
         cancellation.ThrowIfCancellationRequested();
 
         using var noGrad = no_grad();
@@ -142,12 +146,14 @@ public sealed class StableDiffusionPipeline : IDisposable
                     shape => RandnTensor.Randn(shape, DType, Device, generators)).Noised;
             }
 
-            var total = timesteps.Count;
+            // diffusers' progress: PNDM's warm-up evaluation is part of step 1, reported once step 1 is done
+            var total = schedule.Steps;
             var preview = request.Preview ?? PreviewRequest.None;
             latents = Denoise(request, scheduler, timesteps, latents, prompt.Embeddings, new GeneratorNoise(generators), cancellation,
                 (index, current, predictedOriginal) =>
                 {
-                    var step = index + 1;
+                    var step = index - schedule.WarmupEvaluations + 1;
+                    if (step < 1) return;
                     var due = preview.Enabled && (step % preview.EveryNSteps == 0 || step == total);
                     var frame = due ? MakePreview(preview, current, predictedOriginal) : null;
                     onStep?.Invoke(new DenoisingStep(step, total, frame));
@@ -179,9 +185,8 @@ public sealed class StableDiffusionPipeline : IDisposable
     {
         if (request.InitImage is not null)
             throw new ArgumentException("Txt2ImgFromLatents takes a request without an init image.", nameof(request));
-        Rules.Validate(request);
+        var (scheduler, timesteps, _) = Schedule(request);
         var (width, height) = Rules.ResolveSize(request);
-        var (scheduler, timesteps) = GenerationRules.Schedule(request, SchedulerConfig);
         var expected = LatentShape(request.Seeds.Count, width, height);
         if (!latents.shape.SequenceEqual(expected))
             throw new ArgumentException($"latents must be [{string.Join(", ", expected)}]; got [{string.Join(", ", latents.shape)}].", nameof(latents));
@@ -202,9 +207,8 @@ public sealed class StableDiffusionPipeline : IDisposable
     {
         if (request.InitImage is null)
             throw new ArgumentException("Img2ImgFromNoise needs a request with an init image.", nameof(request));
-        Rules.Validate(request);
+        var (scheduler, timesteps, _) = Schedule(request);
         var (width, height) = Rules.ResolveSize(request);
-        var (scheduler, timesteps) = GenerationRules.Schedule(request, SchedulerConfig);
         var n = request.Seeds.Count;
 
         using var noGrad = no_grad();

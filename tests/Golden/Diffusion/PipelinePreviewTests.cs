@@ -31,13 +31,17 @@ public sealed class PipelinePreviewTests(TinySdGenerators generators) : IClassFi
         using var g1 = new Generator(6, CPU);
         using var latents = RandnTensor.Randn([2, 4, 32, 32], ScalarType.Float32, CPU, [g0, g1]);
         using var run = pipeline.Txt2ImgFromLatents(request, latents, new GeneratorNoise([g0, g1]));
-        Assert.Equal(pipeline.StepsToRun(request), steps.Count);
-        Assert.Equal(Enumerable.Range(1, steps.Count), steps.Select(s => s.Step));
-        Assert.All(steps, s => Assert.Equal(steps.Count, s.TotalSteps));
+        var warmup = pipeline.Schedule(request).WarmupEvaluations;       // PNDM: step 1 takes two UNet calls
+        Assert.Equal(scheduler == SchedulerKind.Default ? 1 : 0, warmup);
+        Assert.Equal(4, pipeline.StepsToRun(request));
+        Assert.Equal([1, 2, 3, 4], steps.Select(s => s.Step));
+        Assert.All(steps, s => Assert.Equal(4, s.TotalSteps));
+        Assert.Equal(4, output.StepsRun);
+        Assert.Equal(4 + warmup, run.PredictedOriginals.Count);
         for (var i = 0; i < steps.Count; i++)
         {
             var frame = steps[i].Preview!;
-            var expected = LatentPreview.ApproximateRgb(run.PredictedOriginals[i]);
+            var expected = LatentPreview.ApproximateRgb(run.PredictedOriginals[i + warmup]);
             Assert.Equal(2, frame.Images.Count);
             for (var b = 0; b < 2; b++)
             {
@@ -79,6 +83,24 @@ public sealed class PipelinePreviewTests(TinySdGenerators generators) : IClassFi
         Assert.Equal(2, previews.Length);
         Assert.All(previews, p => Assert.Equal((16, 16), (p.Width, p.Height)));
         Assert.Equal((64, 64), (output.Images[0].Width, output.Images[0].Height));
+    }
+
+    [Fact]
+    public void Generate_PndmCancelledAtStep1_StopsAfterTwoUNetCalls()
+    {
+        // PNDM's first step evaluates twice; cancelling in its callback still stops before the next evaluation
+        var pipeline = generators.Pipeline("tiny-sd");
+        using var cts = new CancellationTokenSource();
+        var seen = new List<int>();
+
+        Assert.ThrowsAny<OperationCanceledException>(() => pipeline.Generate(Request(SchedulerKind.Pndm, PreviewRequest.None, 1),
+            step =>
+            {
+                seen.Add(step.Step);
+                cts.Cancel();
+            }, cts.Token));
+
+        Assert.Equal([1], seen);
     }
 
     [Fact]

@@ -26,7 +26,8 @@ public sealed class SdKitTests : IDisposable
         Assert.Equal((128, 128), (pipeline.NativeWidth, pipeline.NativeHeight));
         Assert.Equal(SchedulerKind.Pndm, pipeline.DefaultScheduler);
         Assert.Equal("epsilon", pipeline.PredictionType);
-        Assert.Equal(3, output.StepsRun);                                  // PNDM: 2 steps, 3 UNet evaluations
+        Assert.Equal(2, output.StepsRun);                                  // PNDM: 2 steps (3 UNet evaluations)
+        Assert.Equal(2, previews.Count);
         Assert.Equal(2, output.Images.Count);
         Assert.All(output.Images, i => Assert.Equal((128, 128), (i.Width, i.Height)));
         Assert.NotEqual(output.Images[0].Rgb, output.Images[1].Rgb);

@@ -108,18 +108,22 @@ public sealed class GenerationRulesTests
     [Fact]
     public void Schedule_Pndm4Steps_RunsFiveUNetEvaluations()
     {
-        var (scheduler, timesteps) = GenerationRules.Schedule(Txt2Img() with { Steps = 4 }, SchedulerConfig.Parse(Sd15Scheduler));
+        var schedule = GenerationRules.Schedule(Txt2Img() with { Steps = 4 }, SchedulerConfig.Parse(Sd15Scheduler));
 
-        Assert.Equal(SchedulerClasses.Pndm, scheduler.Config.ClassName);
-        Assert.Equal([751.0, 501, 501, 251, 1], timesteps);
+        Assert.Equal(SchedulerClasses.Pndm, schedule.Scheduler.Config.ClassName);
+        Assert.Equal([751.0, 501, 501, 251, 1], schedule.Timesteps);
+        Assert.Equal(4, schedule.Steps);
+        Assert.Equal(1, schedule.WarmupEvaluations);
     }
 
     [Fact]
     public void Schedule_Img2ImgEightStepsStrength075_RunsDiffusersTail()
     {
-        var (_, timesteps) = GenerationRules.Schedule(Img2Img(64, 64) with { Steps = 8 }, SchedulerConfig.Parse(Sd15Scheduler));
+        var schedule = GenerationRules.Schedule(Img2Img(64, 64) with { Steps = 8 }, SchedulerConfig.Parse(Sd15Scheduler));
 
-        Assert.Equal([751.0, 626, 501, 376, 251, 126, 1], timesteps);
+        Assert.Equal([751.0, 626, 501, 376, 251, 126, 1], schedule.Timesteps);
+        Assert.Equal(6, schedule.Steps);                          // int(8 · 0.75), diffusers' progress total
+        Assert.Equal(1, schedule.WarmupEvaluations);
     }
 
     [Fact]
@@ -128,13 +132,10 @@ public sealed class GenerationRulesTests
             Img2Img(64, 64, strength: 0.05) with { Steps = 10, Scheduler = SchedulerKind.Ddim }, SchedulerConfig.Parse(Sd15Scheduler))));
 
     [Fact]
-    public void Schedule_PndmStrengthUnderOneStep_KeepsPlmsLastEntryLikeDiffusers()
-    {
-        // int(10 · 0.05) = 0 kept steps, but the slice timesteps[10:] of PLMS's 11 entries still holds one
-        var (_, timesteps) = GenerationRules.Schedule(Img2Img(64, 64, strength: 0.05) with { Steps = 10 }, SchedulerConfig.Parse(Sd15Scheduler));
-
-        Assert.Equal([1.0], timesteps);
-    }
+    public void Schedule_PndmStrengthUnderOneStep_IsRejectedThoughPlmsTailIsNotEmpty() =>
+        // int(10 · 0.05) = 0 kept steps; the slice timesteps[10:] of PLMS's 11 entries would still hold one
+        Assert.Equal("strength", RejectedField(() => GenerationRules.Schedule(
+            Img2Img(64, 64, strength: 0.05) with { Steps = 10 }, SchedulerConfig.Parse(Sd15Scheduler))));
 
     [Fact]
     public void Schedule_MoreStepsThanTrainingTimesteps_IsRejectedAsSteps() =>

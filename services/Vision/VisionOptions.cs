@@ -71,6 +71,14 @@ public sealed class VisionOpenAiOptions
     /// <summary>Remote model id, e.g. <c>gpt-4o-mini</c> or <c>llava-hf/llava-1.5-7b-hf</c>.</summary>
     public string Model { get; set; } = "gpt-4o-mini";
 
+    public const string MaxTokens = "max_tokens", MaxCompletionTokens = "max_completion_tokens";
+
+    /// <summary>
+    /// The JSON field that carries max_tokens: "max_tokens" (default; OpenAI-compatible servers and OpenAI's
+    /// non-reasoning models) or "max_completion_tokens" (OpenAI's reasoning models require it).
+    /// </summary>
+    [RegularExpression("^(max_tokens|max_completion_tokens)$")] public string MaxTokensField { get; set; } = MaxTokens;
+
     /// <summary>Network timeout of one upstream call (the whole stream for DescribeStream); DEADLINE_EXCEEDED when it passes.</summary>
     [Range(1, 3600)] public int TimeoutSeconds { get; set; } = 120;
 }

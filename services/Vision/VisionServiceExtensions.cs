@@ -14,6 +14,8 @@ public static class VisionServiceExtensions
             .Validate(o => o.DefaultMaxTokens <= o.MaxNewTokens, "Vision:DefaultMaxTokens must not exceed Vision:MaxNewTokens.")
             .Validate(o => !o.IsOpenAi || Uri.TryCreate(o.OpenAI.BaseUrl, UriKind.Absolute, out _), "Vision:OpenAI:BaseUrl must be an absolute URL.")
             .Validate(o => o.OpenAI.TimeoutSeconds is >= 1 and <= 3600, "Vision:OpenAI:TimeoutSeconds must be in [1, 3600].")
+            .Validate(o => o.OpenAI.MaxTokensField is VisionOpenAiOptions.MaxTokens or VisionOpenAiOptions.MaxCompletionTokens,
+                "Vision:OpenAI:MaxTokensField must be max_tokens or max_completion_tokens.")
             .ValidateOnStart();
         builder.Services.AddSingleton<VisionRunner>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<VisionRunner>());

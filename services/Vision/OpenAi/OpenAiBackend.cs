@@ -17,6 +17,7 @@ public sealed class OpenAiBackend : IVisionBackend
 {
     private readonly ChatClient _client;
     private readonly ILogger _logger;
+    private readonly string _maxTokensField;
 
     public OpenAiBackend(VisionOptions options, ILoggerFactory loggers)
     {
@@ -31,6 +32,7 @@ public sealed class OpenAiBackend : IVisionBackend
             NetworkTimeout = TimeSpan.FromSeconds(o.TimeoutSeconds),
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
         };
+        _maxTokensField = o.MaxTokensField;
         _client = new ChatClient(o.Model, new ApiKeyCredential(key), clientOptions);
         ModelInfo = new VisionModelInfo("openai", options.ModelName ?? o.Model, ContextLength: 0, MaxPromptTokens: 0, Device: "", DType: "");
         VisionLog.UpstreamConfigured(_logger, o.BaseUrl, o.Model, o.TimeoutSeconds);
@@ -46,7 +48,7 @@ public sealed class OpenAiBackend : IVisionBackend
         try
         {
             completion = (await _client.CompleteChatAsync(
-                OpenAiRequestBuilder.Messages(request), OpenAiRequestBuilder.Options(request.Sampling), cancellationToken)).Value;
+                OpenAiRequestBuilder.Messages(request), OpenAiRequestBuilder.Options(request.Sampling, _maxTokensField), cancellationToken)).Value;
         }
         catch (Exception e) when (Mapped(e, cancellationToken) is { } mapped)
         {
@@ -60,7 +62,7 @@ public sealed class OpenAiBackend : IVisionBackend
         VisionRequest request, DateTime deadline, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var updates = _client.CompleteChatStreamingAsync(
-            OpenAiRequestBuilder.Messages(request), OpenAiRequestBuilder.Options(request.Sampling), cancellationToken);
+            OpenAiRequestBuilder.Messages(request), OpenAiRequestBuilder.Options(request.Sampling, _maxTokensField), cancellationToken);
         await using var enumerator = updates.GetAsyncEnumerator(cancellationToken);
         var finish = VisionFinishReason.Stop;
         var usage = new VisionUsage(0, 0);

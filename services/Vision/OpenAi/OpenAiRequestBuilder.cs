@@ -6,7 +6,7 @@ namespace MultiModal.Vision.OpenAi;
 
 /// <summary>
 /// <see cref="VisionRequest"/> → one user message (the prompt, then each image as a base64 data URL) and the
-/// chat/completions options: max_tokens, temperature (0 for greedy), top_p, seed, stop.
+/// chat/completions options: max_tokens, temperature (0 for greedy), top_p, top_k (sampling only), seed, stop.
 /// </summary>
 public static class OpenAiRequestBuilder
 {
@@ -26,14 +26,28 @@ public static class OpenAiRequestBuilder
         return [new UserChatMessage(parts)];
     }
 
-    public static ChatCompletionOptions Options(VisionSampling s)
+    /// <param name="s">The request's decoding settings.</param>
+    /// <param name="maxTokensField">
+    /// "max_tokens" (what OpenAI-compatible servers such as vLLM, llama.cpp and Ollama read, and OpenAI's non-reasoning
+    /// models still accept) or "max_completion_tokens" (the client library's choice, required by OpenAI's reasoning models).
+    /// </param>
+    public static ChatCompletionOptions Options(VisionSampling s, string maxTokensField)
     {
         var options = new ChatCompletionOptions
         {
-            MaxOutputTokenCount = s.MaxTokens,
             // Greedy locally means temperature 0 remotely (OpenAI's own default is 1, i.e. sampling).
             Temperature = (float)(s.Temperature ?? 0),
         };
+#pragma warning disable SCME0001 // JsonPatch (fields the typed options do not have) is marked experimental.
+        if (maxTokensField == VisionOpenAiOptions.MaxCompletionTokens)
+            options.MaxOutputTokenCount = s.MaxTokens;
+        else
+            options.Patch.Set("$.max_tokens"u8, s.MaxTokens);
+        // Not an OpenAI parameter, but vLLM and llama.cpp read it; sent only when the caller asked for it, so OpenAI's
+        // 400 for an unknown argument reaches that caller instead of the setting being dropped silently.
+        if (s.Temperature is not null && s.TopK > 0)
+            options.Patch.Set("$.top_k"u8, s.TopK);
+#pragma warning restore SCME0001
         if (s.TopP < 1)
             options.TopP = (float)s.TopP;
 #pragma warning disable OPENAI001 // Seed is marked experimental (best-effort determinism upstream).

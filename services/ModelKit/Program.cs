@@ -1,9 +1,10 @@
 using MultiModal.ModelKit;
 
 // Usage: ModelKit clip <out-dir> [--preset small|vit-b-32|vit-l-14] [--seed N]
+//        ModelKit llava <out-dir> [--preset tiny|tinyllama-vitl336] [--seed N]
 var kind = args.ElementAtOrDefault(0);
 var outDir = args.ElementAtOrDefault(1);
-var preset = Option("--preset", "small");
+var preset = Option("--preset", kind == "llava" ? "tiny" : "small");
 var seed = long.Parse(Option("--seed", "0"));
 switch (kind)
 {
@@ -11,8 +12,13 @@ switch (kind)
         ClipKit.Write(outDir, preset, seed);
         Console.WriteLine($"wrote CLIP ({preset}, seed {seed}) to {outDir}");
         return 0;
+    case "llava" when outDir is not null:
+        LlavaKit.Write(outDir, preset, seed);
+        Console.WriteLine($"wrote LLaVA ({preset}, seed {seed}) to {outDir}");
+        return 0;
     default:
-        Console.Error.WriteLine("usage: ModelKit clip <out-dir> [--preset small|vit-b-32|vit-l-14] [--seed N]");
+        Console.Error.WriteLine("usage: ModelKit clip <out-dir> [--preset small|vit-b-32|vit-l-14] [--seed N]\n" +
+                                "       ModelKit llava <out-dir> [--preset tiny|tinyllama-vitl336] [--seed N]");
         return 2;
 }
 

@@ -34,7 +34,11 @@ public sealed class VisionFleetFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Vision = await ServiceProcess.StartAsync(BuildOutputs.Dll("services/Vision", "Vision"),
-            [$"--Vision:ModelPath={ModelFolder}", $"--Vision:MaxQueueLength={MaxQueueLength}"]);
+            [
+                $"--Vision:ModelPath={ModelFolder}", $"--Vision:MaxQueueLength={MaxQueueLength}",
+                // One Debug line per generation ("Generated N tokens ... (Cancelled)"), so tests can see how it ended.
+                "--Logging:LogLevel:MultiModal.Vision.Local.LocalLlavaBackend=Debug",
+            ]);
         Gateway = await ServiceProcess.StartAsync(BuildOutputs.Dll("gateway", "Gateway"),
             [$"--Gateway:Upstreams:Vision={Vision.Address}", "--Gateway:Upstreams:Clip=none", "--Gateway:Upstreams:Diffusion=none"]);
         Channel = GrpcChannel.ForAddress(Gateway.Address);

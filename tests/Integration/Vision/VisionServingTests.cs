@@ -8,7 +8,7 @@ namespace MultiModal.Tests.Integration.Vision;
 
 /// <summary>Cancellation, deadlines and load shedding of the one device queue, through the gateway.</summary>
 [Collection(VisionFleetCollection.Name)]
-public sealed class VisionServingTests(VisionFleetFixture fleet)
+public sealed partial class VisionServingTests(VisionFleetFixture fleet)
 {
     // The tiny model's context is 256 and the golden prompts take 31: a long answer has room for 200 tokens.
     private const uint LongAnswer = 200;
@@ -17,6 +17,7 @@ public sealed class VisionServingTests(VisionFleetFixture fleet)
     public async Task DescribeStream_CancelledAfterFirstDelta_StopsAndServiceServesTheNextRequest()
     {
         var before = (await fleet.Client.GetModelInfoAsync(new GetModelInfoRequest()).ResponseAsync.DefaultTimeout()).Stats;
+        var cancelledBefore = CancelledGeneration().Matches(fleet.Vision.Output).Count;
         using var cts = new CancellationTokenSource();
         var request = VisionThroughGatewayTests.ToStream(fleet.GoldenRequest(0));
         request.MaxTokens = LongAnswer;
@@ -31,10 +32,30 @@ public sealed class VisionServingTests(VisionFleetFixture fleet)
         });
 
         Assert.Equal(StatusCode.Cancelled, error.StatusCode);
+        // The generation itself stopped early (at the next token after the cancel), not just the stream.
+        var cancelled = await WaitForLogAsync(CancelledGeneration(), cancelledBefore);
+        Assert.True(int.Parse(cancelled.Groups["tokens"].Value) < LongAnswer, cancelled.Value);
         var next = await fleet.Client.DescribeAsync(fleet.GoldenRequest(1)).ResponseAsync.DefaultTimeout();
         Assert.Equal(fleet.GoldenText(1), next.Text);
         var after = (await fleet.Client.GetModelInfoAsync(new GetModelInfoRequest()).ResponseAsync.DefaultTimeout()).Stats;
         Assert.Equal(2ul, after.RequestsAccepted - before.RequestsAccepted);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"Generated (?<tokens>\d+) tokens after a 31-token prompt \(Cancelled\)")]
+    private static partial System.Text.RegularExpressions.Regex CancelledGeneration();
+
+    /// <summary>Waits for a log line matching <paramref name="pattern"/> beyond the first <paramref name="seen"/>.</summary>
+    private async Task<System.Text.RegularExpressions.Match> WaitForLogAsync(System.Text.RegularExpressions.Regex pattern, int seen)
+    {
+        var deadline = DateTime.UtcNow + MultiModal.Tests.Testing.TaskExtensions.DefaultTimeoutSpan;
+        while (true)
+        {
+            var matches = pattern.Matches(fleet.Vision.Output);
+            if (matches.Count > seen)
+                return matches[seen];
+            Assert.True(DateTime.UtcNow < deadline, $"no log line matching {pattern} in:\n{fleet.Vision.Output}");
+            await Task.Delay(50);
+        }
     }
 
     [Fact]

@@ -2,10 +2,12 @@
 #   make run            the whole fleet on built-in small models, gateway on $(PORT) (default 8080); Ctrl-C stops it
 #   make test           everything CI runs (buf lint, unit, golden, integration)
 #   make run-clip MODEL=<hf-clip-folder> PORT=<n>        one CLIP service in the foreground
+#   make run-vision MODEL=<llava-hf-folder> PORT=<n>     one Vision service in the foreground
 #   make run-diffusion MODEL=<diffusers-folder> PORT=<n> one Diffusion service in the foreground
 #   make run-gateway PORT=<n> CLIP=<url>[,<url>...] [DIFFUSION=...]  the gateway in the foreground
 #   make models         the built-in default models (random weights, real tokenizers) under models/
-#   make bench          throughput benchmarks (see BENCHMARKS.md)
+#   make bench          CLIP throughput benchmark; bench-vision / bench-diffusion for the full-size LLaVA / SD shapes
+#                       (method and results: tests/Bench/README.md)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := build
@@ -15,6 +17,7 @@ PORT ?= 8080
 MODELS ?= models
 CLIP_PORT ?= 5101
 DIFFUSION_PORT ?= 5103
+VISION_PORT ?= 5102
 DOTNET ?= dotnet
 BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
@@ -22,10 +25,11 @@ out = $(1)/bin/$(CONFIG)/net10.0/MultiModal.$(2).dll
 CLIP_DLL := $(call out,services/Clip,Clip)
 GATEWAY_DLL := $(call out,gateway,Gateway)
 DIFFUSION_DLL := $(call out,services/Diffusion,Diffusion)
+VISION_DLL := $(call out,services/Vision,Vision)
 MODELKIT_DLL := $(call out,services/ModelKit,ModelKit)
 BENCH_DLL := tests/Bench/bin/$(CONFIG)/net10.0/MultiModal.Tests.Bench.dll
 
-.PHONY: build test test-unit test-golden test-integration proto-lint models run run-clip run-diffusion run-gateway bench k8s-render clean
+.PHONY: build test test-unit test-golden test-integration proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-vision bench-diffusion k8s-render clean
 
 build:
 	$(DOTNET) build MultiModal.Services.sln -c $(CONFIG) -v q -nologo
@@ -36,11 +40,15 @@ $(BUF):
 proto-lint: $(BUF)
 	cd protos && ../$(BUF) lint && echo "buf lint: ok"
 
-models: $(MODELS)/clip/model.safetensors $(MODELS)/sd/model_index.json
+models: $(MODELS)/clip/model.safetensors $(MODELS)/sd/model_index.json $(MODELS)/llava/model.safetensors
 
 $(MODELS)/clip/model.safetensors:
 	$(DOTNET) build services/ModelKit/ModelKit.csproj -c $(CONFIG) -v q -nologo
 	$(DOTNET) $(MODELKIT_DLL) clip $(MODELS)/clip --preset small --seed 0
+
+$(MODELS)/llava/model.safetensors:
+	$(DOTNET) build services/ModelKit/ModelKit.csproj -c $(CONFIG) -v q -nologo
+	$(DOTNET) $(MODELKIT_DLL) llava $(MODELS)/llava --preset tiny --seed 0
 
 $(MODELS)/sd/model_index.json:
 	$(DOTNET) build services/ModelKit/ModelKit.csproj -c $(CONFIG) -v q -nologo
@@ -60,6 +68,11 @@ run-clip: build
 	$(DOTNET) $(CLIP_DLL) --contentRoot $(abspath $(dir $(CLIP_DLL))) --urls http://127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(CLIP_PORT)) \
 		--Clip:ModelPath=$(abspath $(MODEL))
 
+run-vision: build
+	@test -n "$(MODEL)" || { echo "usage: make run-vision MODEL=<llava-hf-folder> [PORT=5102]"; exit 2; }
+	$(DOTNET) $(VISION_DLL) --contentRoot $(abspath $(dir $(VISION_DLL))) --urls http://127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(VISION_PORT)) \
+		--Vision:ModelPath=$(abspath $(MODEL))
+
 run-diffusion: build
 	@test -n "$(MODEL)" || { echo "usage: make run-diffusion MODEL=<diffusers-sd-folder> [PORT=5103]"; exit 2; }
 	$(DOTNET) $(DIFFUSION_DLL) --contentRoot $(abspath $(dir $(DIFFUSION_DLL))) --urls http://127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(DIFFUSION_PORT)) \
@@ -73,6 +86,15 @@ bench: build
 	$(MAKE) models MODELS=$(MODELS)
 	@test -f $(MODELS)/clip-vit-b-32/model.safetensors || $(DOTNET) $(MODELKIT_DLL) clip $(MODELS)/clip-vit-b-32 --preset vit-b-32 --seed 0
 	$(DOTNET) $(BENCH_DLL) --model $(MODELS)/clip-vit-b-32
+
+# Full-size shapes on CPU take minutes to hours per run here: separate targets, see tests/Bench/README.md.
+bench-vision: build
+	@test -f $(MODELS)/llava-tinyllama/model.safetensors || $(DOTNET) $(MODELKIT_DLL) llava $(MODELS)/llava-tinyllama --preset tinyllama-vitl336 --seed 0
+	$(DOTNET) $(BENCH_DLL) --vision $(MODELS)/llava-tinyllama --decode-tokens 8
+
+bench-diffusion: build
+	@test -f $(MODELS)/sd15/model_index.json || $(DOTNET) $(MODELKIT_DLL) sd $(MODELS)/sd15 --preset sd15 --seed 0
+	$(DOTNET) $(BENCH_DLL) --diffusion $(abspath $(MODELS)/sd15)
 
 k8s-render:
 	kubectl kustomize k8s/overlays/dev >/dev/null && kubectl kustomize k8s/overlays/prod >/dev/null && echo "k8s overlays render"

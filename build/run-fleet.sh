@@ -22,13 +22,14 @@ wait_ready() { # name port
 }
 
 start clip 5101 "$(dll services/Clip Clip)" --Clip:ModelPath="$models/clip"
-wait_ready clip 5101
+start vision 5102 "$(dll services/Vision Vision)" --Vision:ModelPath="$models/llava"
 start diffusion 5103 "$(dll services/Diffusion Diffusion)" --Diffusion:ModelPath="$models/sd"
-wait_ready diffusion 5103
+wait_ready clip 5101 && wait_ready vision 5102 && wait_ready diffusion 5103
 start gateway "$port" "$(dll gateway Gateway)" --Gateway:Upstreams:Clip=http://127.0.0.1:5101 \
-  --Gateway:Upstreams:Vision=none --Gateway:Upstreams:Diffusion=http://127.0.0.1:5103
+  --Gateway:Upstreams:Vision=http://127.0.0.1:5102 --Gateway:Upstreams:Diffusion=http://127.0.0.1:5103
 wait_ready gateway "$port"
 echo
 echo "MultiModal.Services fleet is up: gateway at http://127.0.0.1:$port (h2c gRPC). Ctrl-C stops it."
 echo "  try: grpcurl -plaintext -d '{\"texts\":[\"a cat\"]}' 127.0.0.1:$port multimodal.clip.v1.ClipService/EmbedTexts"
+echo "  services: clip :5101, vision :5102, diffusion :5103 (all reached through the gateway)"
 wait

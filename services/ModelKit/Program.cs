@@ -2,9 +2,10 @@ using MultiModal.ModelKit;
 
 // Usage: ModelKit clip <out-dir> [--preset small|vit-b-32|vit-l-14] [--seed N]
 //        ModelKit sd <out-dir> [--preset tiny|sd15] [--seed N]
+//        ModelKit llava <out-dir> [--preset tiny|tinyllama-vitl336] [--seed N]
 var kind = args.ElementAtOrDefault(0);
 var outDir = args.ElementAtOrDefault(1);
-var preset = Option("--preset", kind == "sd" ? "tiny" : "small");
+var preset = Option("--preset", kind is "sd" or "llava" ? "tiny" : "small");
 var seed = long.Parse(Option("--seed", "0"));
 switch (kind)
 {
@@ -16,9 +17,14 @@ switch (kind)
         SdKit.Write(outDir, preset, seed);
         Console.WriteLine($"wrote Stable Diffusion ({preset}, seed {seed}) to {outDir}");
         return 0;
+    case "llava" when outDir is not null:
+        LlavaKit.Write(outDir, preset, seed);
+        Console.WriteLine($"wrote LLaVA ({preset}, seed {seed}) to {outDir}");
+        return 0;
     default:
         Console.Error.WriteLine("usage: ModelKit clip <out-dir> [--preset small|vit-b-32|vit-l-14] [--seed N]");
         Console.Error.WriteLine("       ModelKit sd <out-dir> [--preset tiny|sd15] [--seed N]");
+        Console.Error.WriteLine("       ModelKit llava <out-dir> [--preset tiny|tinyllama-vitl336] [--seed N]");
         return 2;
 }
 

@@ -3,6 +3,7 @@ using MultiModal.Tests.Bench;
 
 // Usage: MultiModal.Tests.Bench --model <clip-folder> [--seconds N]
 //        MultiModal.Tests.Bench --diffusion <sd-folder> [--size 512] [--steps 2] [--target-steps 20] [--unet-iters 2] [--device cpu]
+//        MultiModal.Tests.Bench --vision <llava-folder> [--decode-tokens N]
 if (Option("--diffusion") is { } sdFolder)
 {
     DiffusionBench.Run(new DiffusionBench.Options(sdFolder,
@@ -10,8 +11,13 @@ if (Option("--diffusion") is { } sdFolder)
         UnetIterations: Int("--unet-iters", 2), Device: Option("--device") ?? "cpu"));
     return;
 }
+if (Option("--vision") is { } vision)
+{
+    VisionBench.Run(Path.GetFullPath(vision), Int("--decode-tokens", 8));
+    return;
+}
 
-var model = Path.GetFullPath(Option("--model") ?? throw new ArgumentException("--model <clip folder> (or --diffusion <sd folder>) is required"));
+var model = Path.GetFullPath(Option("--model") ?? throw new ArgumentException("--model <clip folder>, --diffusion <sd folder> or --vision <llava folder> is required"));
 var seconds = double.Parse(Option("--seconds") ?? "10", CultureInfo.InvariantCulture);
 await ClipBench.RunAsync(model, TimeSpan.FromSeconds(seconds));
 

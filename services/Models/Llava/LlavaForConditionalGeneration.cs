@@ -187,10 +187,12 @@ public sealed class LlavaForConditionalGeneration : nn.Module
         if (input_ids.dim() != 2)
             throw new InputRejectedException(InputRejection.Invalid, $"input_ids must be (batch, tokens); got ({string.Join(", ", input_ids.shape)}).");
         var ids = input_ids.to(ScalarType.Int64);
-        // The <image> rows of the embeddings are never used (the merge drops them), so look up id 0 there: this also
-        // allows an image_token_index beyond the text vocabulary, as newer transformers do.
+        // At a prefill the <image> rows of the embeddings are never used (the merge drops them). An image_token_index
+        // beyond the text vocabulary (as newer transformers allow) is looked up as id 0 instead; inside the vocabulary
+        // the real row is kept, because a cached decode step may feed back a generated <image> id, which 4.37 embeds
+        // like any other token (its forward merges only when input_ids has more than one position).
         using var isImage = ids.eq(Config.ImageTokenIndex);
-        using var lookup = ids.masked_fill(isImage, 0);
+        using var lookup = Config.ImageTokenIndex < Config.TextConfig.VocabSize ? ids.alias() : ids.masked_fill(isImage, 0);
         using var embeds = language_model.Model.EmbedTokens(lookup);                                    // (B, T, C)
         LlavaMergedInputs? merged = null;
         if (pixel_values is not null)
@@ -200,7 +202,7 @@ public sealed class LlavaForConditionalGeneration : nn.Module
             using var features = GetImageFeatures(pixel_values);                                       // (I, N, C)
             merged = MergeInputIdsWithImageFeatures(ids, embeds, features);
         }
-        else if (isImage.any().item<bool>())
+        else if (cache is not { Length: > 0 } && isImage.any().item<bool>())
         {
             throw new InputRejectedException(InputRejection.Invalid, "The prompt has an <image> token but no image was given.");
         }

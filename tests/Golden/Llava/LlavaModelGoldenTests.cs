@@ -110,6 +110,26 @@ public sealed class LlavaModelGoldenTests : IClassFixture<LlavaModelGoldenTests.
     }
 
     [Fact]
+    public void Forward_CachedStepFeedingTheImageTokenId_EmbedsItsRowLikeAnyOtherToken()
+    {
+        // transformers 4.37 merges only when input_ids has more than one position; a generated <image> id fed back in
+        // a cached decode step is embedded with its own row (sampling can pick it: it is inside the vocabulary).
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        using var llavaCache = _llava.Model.NewCache();
+        using var decoderCache = _llava.Model.NewCache();
+        var imageId = tensor(new long[] { _llava.Model.Config.ImageTokenIndex }).view(1, 1);
+        _llava.Model.Forward(_llava.Golden["forward.input_ids"], _llava.Golden["vision.pixel_values"], llavaCache);
+        _llava.Model.Forward(_llava.Golden["forward.input_ids"], _llava.Golden["vision.pixel_values"], decoderCache);
+
+        var viaLlava = _llava.Model.Forward(imageId, null, llavaCache).Logits;                              // (1, 1, V)
+        var viaDecoder = _llava.Model.LanguageModel.Forward(imageId, decoderCache);                         // (1, 1, V)
+
+        TensorAssert.Close(viaDecoder, viaLlava, 0, 0, "step logits");
+        Assert.Throws<InputRejectedException>(() => _llava.Model.Forward(_llava.Golden["forward.input_ids"], null));
+    }
+
+    [Fact]
     public void Decoder_TextOnlyPrompt_MatchesPromptLogits()
     {
         using var scope = NewDisposeScope();

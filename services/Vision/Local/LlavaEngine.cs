@@ -1,0 +1,99 @@
+using MultiModal.Core.Errors;
+using MultiModal.Models.Clip;
+using MultiModal.Models.Errors;
+using MultiModal.Models.Llava;
+using MultiModal.Models.Llava.Generation;
+using MultiModal.Models.Runtime;
+using MultiModal.Vision.Backends;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MultiModal.Vision.Local;
+
+/// <summary>
+/// A loaded llava-hf folder: generator (model + tokenizer + EOS ids) and CLIP image processor.
+/// <see cref="Prepare"/> is thread-safe (tokenizer and image processor only); <see cref="Run"/> must be called on the
+/// one thread that owns the device.
+/// </summary>
+public sealed class LlavaEngine : IDisposable
+{
+    private readonly LlavaGenerator _generator;
+
+    public LlavaEngine(string folder, string device, string dtype, int maxPromptTokens)
+    {
+        Device = TorchRuntime.ResolveDevice(device);
+        DType = TorchRuntime.ResolveDType(dtype, Device);
+        _generator = LlavaGenerator.Load(folder, Device, DType);
+        Processor = ClipImageProcessor.FromFolder(folder);
+        var imageSize = Config.VisionConfig.ImageSize;
+        if (Processor.ImageSize != imageSize)
+            throw new InvalidDataException(
+                $"preprocessor_config.json crops to {Processor.ImageSize}px but the vision tower takes {imageSize}px images.");
+        // At least one position must stay free for the answer.
+        var limit = ContextLength - 1;
+        MaxPromptTokens = maxPromptTokens == 0 ? limit : Math.Min(maxPromptTokens, limit);
+    }
+
+    public LlavaConfig Config => _generator.Model.Config;
+    public ClipImageProcessor Processor { get; }
+    public Device Device { get; }
+    public ScalarType DType { get; }
+
+    /// <summary>The language model's max_position_embeddings (prompt and answer together).</summary>
+    public int ContextLength => Config.TextConfig.MaxPositionEmbeddings;
+
+    /// <summary>The enforced prompt limit (image rows included).</summary>
+    public int MaxPromptTokens { get; }
+
+    /// <summary>
+    /// Preprocesses the images, builds the LLaVA-1.5 prompt and tokenizes it; rejects a prompt whose merged length
+    /// (text tokens + image rows) is over <see cref="MaxPromptTokens"/> with PROMPT_TOO_LONG on field "prompt".
+    /// </summary>
+    public LlavaWork Prepare(VisionRequest request, Action<string>? onDelta, CancellationToken cancellationToken)
+    {
+        var size = Processor.ImageSize;
+        var plane = 3 * size * size;
+        var pixels = new float[request.Images.Count * plane];
+        for (var i = 0; i < request.Images.Count; i++)
+            Processor.Preprocess(request.Images[i].Decoded).CopyTo(pixels, i * plane);
+
+        var ids = _generator.Tokenizer.Encode(LlavaPrompt.Build(request.Prompt, request.Images.Count));
+        var images = request.Images.Count;
+        var promptTokens = ids.Length - images + images * Config.ImageSequenceLength;
+        if (promptTokens > MaxPromptTokens)
+            throw InferenceException.InvalidArgument("prompt",
+                $"the prompt takes {promptTokens} tokens ({images * Config.ImageSequenceLength} for images); the limit is {MaxPromptTokens}",
+                Contracts.Common.V1.ErrorReason.PromptTooLong);
+        return new LlavaWork(ids, pixels, images, promptTokens, ToOptions(request.Sampling), onDelta, cancellationToken);
+    }
+
+    /// <summary>Runs one generation (device thread only). Stops before the next token once the work's token fires.</summary>
+    public GenerationResult Run(LlavaWork work)
+    {
+        using var scope = NewDisposeScope();
+        var size = Processor.ImageSize;
+        var pixel_values = tensor(work.Pixels, [work.ImageCount, 3, size, size]).to(DType, Device);    // (I, 3, S, S)
+        Action<GenerationUpdate>? onUpdate = work.OnDelta is { } onDelta
+            ? update => { if (update.TextDelta.Length > 0) onDelta(update.TextDelta); }
+            : null;
+        try
+        {
+            return _generator.Generate(work.InputIds, pixel_values, work.Options, onUpdate, work.CancellationToken);
+        }
+        catch (InputRejectedException e) when (e.Kind == InputRejection.PromptTooLong)
+        {
+            throw e.WithField("prompt");
+        }
+    }
+
+    // Greedy unless a temperature is set (transformers: do_sample=False ignores the sampling knobs).
+    private static GenerationOptions ToOptions(VisionSampling s) => s.Temperature is { } temperature
+        ? new GenerationOptions
+        {
+            MaxNewTokens = s.MaxTokens, DoSample = true, Temperature = temperature, TopK = s.TopK, TopP = s.TopP,
+            Seed = s.Seed is { } seed ? unchecked((long)seed) : null, StopStrings = s.Stop,
+        }
+        : new GenerationOptions { MaxNewTokens = s.MaxTokens, StopStrings = s.Stop };
+
+    public void Dispose() => _generator.Model.Dispose();
+}

@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using MultiModal.Core.Inference;
+using MultiModal.Models.Llava.Generation;
+using MultiModal.Models.Runtime;
+using MultiModal.Vision.Backends;
+
+namespace MultiModal.Vision.Local;
+
+/// <summary>
+/// A llava-hf model in this process. Requests are validated and prepared (decode, preprocess, tokenize) on their own
+/// threads, then wait in one bounded FIFO queue; a single device thread owned by the queue runs one generation at a
+/// time, start to finish. When <see cref="VisionOptions.MaxQueueLength"/> requests already wait, the next gets
+/// RESOURCE_EXHAUSTED (QUEUE_FULL). A request cancelled (or past its deadline) while waiting never runs; one
+/// cancelled while generating stops before its next token and its KV cache is freed at once.
+/// </summary>
+public sealed class LocalLlavaBackend : IVisionBackend
+{
+    private readonly LlavaEngine _engine;
+    private readonly BatchingQueue<LlavaWork, GenerationResult> _queue;
+    private readonly ILogger _logger;
+
+    public LocalLlavaBackend(VisionOptions options, ILoggerFactory loggers)
+    {
+        _logger = loggers.CreateLogger<LocalLlavaBackend>();
+        var started = Stopwatch.StartNew();
+        _engine = new LlavaEngine(options.ModelPath, options.Device, options.DType, options.MaxPromptTokens);
+        // Batches of one: each generation owns the device until it ends (see README "How concurrent requests share
+        // the device"); the queue supplies the FIFO order, the bound, deadline/cancel skipping and the counters.
+        _queue = new BatchingQueue<LlavaWork, GenerationResult>(
+            new BatchingOptions { Name = "vision", MaxBatchSize = 1, MaxWait = TimeSpan.Zero, MaxQueueLength = options.MaxQueueLength },
+            batch => [Run(batch[0])], _ => 1, loggers.CreateLogger("MultiModal.Vision.Queue"));
+        var name = options.ModelName ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(options.ModelPath));
+        ModelInfo = new VisionModelInfo("local", name, _engine.ContextLength, _engine.MaxPromptTokens,
+            _engine.Device.ToString(), TorchRuntime.Name(_engine.DType));
+        VisionLog.ModelLoaded(_logger, name, options.ModelPath, ModelInfo.Device, ModelInfo.DType, started.ElapsedMilliseconds);
+    }
+
+    public VisionModelInfo ModelInfo { get; }
+
+    public ServingStatsSnapshot Stats => _queue.Stats;
+
+    public async Task<VisionResult> DescribeAsync(VisionRequest request, DateTime deadline, CancellationToken cancellationToken)
+    {
+        var work = _engine.Prepare(request, onDelta: null, cancellationToken);
+        var result = await _queue.EnqueueAsync(work, deadline, cancellationToken);
+        return new VisionResult(result.Text, Map(result.FinishReason), Usage(result));
+    }
+
+    public async IAsyncEnumerable<VisionStreamEvent> DescribeStreamAsync(
+        VisionRequest request, DateTime deadline, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // Unbounded: the device thread must never wait for a slow reader; an answer is at most MaxNewTokens deltas.
+        var events = Channel.CreateUnbounded<VisionStreamEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var work = _engine.Prepare(request, delta => events.Writer.TryWrite(new VisionStreamEvent(delta)), cancellationToken);
+        var generation = _queue.EnqueueAsync(work, deadline, cancellationToken);
+        _ = generation.ContinueWith(done =>
+        {
+            if (done.IsCompletedSuccessfully)
+            {
+                var result = done.Result;
+                events.Writer.TryWrite(new VisionStreamEvent("", Map(result.FinishReason), Usage(result)));
+                events.Writer.TryComplete();
+            }
+            else
+            {
+                events.Writer.TryComplete(done.Exception?.InnerException ?? new OperationCanceledException(cancellationToken));
+            }
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+        while (await events.Reader.WaitToReadAsync(cancellationToken))
+            while (events.Reader.TryRead(out var e))
+                yield return e;
+        // A failed generation completes the channel with its exception, which WaitToReadAsync rethrows above.
+    }
+
+    private GenerationResult Run(LlavaWork work)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var result = _engine.Run(work);
+        VisionLog.GenerationFinished(_logger, result.Usage.PromptTokens, result.Usage.CompletionTokens,
+            result.FinishReason.ToString(), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return result;
+    }
+
+    private static VisionUsage Usage(GenerationResult result) => new(result.Usage.PromptTokens, result.Usage.CompletionTokens);
+
+    private static VisionFinishReason Map(FinishReason reason) => reason switch
+    {
+        FinishReason.Stop => VisionFinishReason.Stop,
+        FinishReason.Length => VisionFinishReason.Length,
+        _ => VisionFinishReason.Cancelled,
+    };
+
+    public void Dispose()
+    {
+        _queue.Dispose();
+        _engine.Dispose();
+    }
+}

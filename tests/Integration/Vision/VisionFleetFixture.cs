@@ -1,0 +1,115 @@
+using System.Text.Json;
+using Google.Protobuf;
+using Grpc.Net.Client;
+using MultiModal.Contracts.Common.V1;
+using MultiModal.Contracts.Vision.V1;
+using MultiModal.Models.Llava;
+using MultiModal.Tests.Testing;
+using Xunit;
+
+namespace MultiModal.Tests.Integration.Vision;
+
+/// <summary>
+/// The Vision service (local backend on the golden tiny-llava-a folder) and the gateway as real processes on
+/// 127.0.0.1, shared by every class of <see cref="VisionFleetCollection"/> so the one device queue serves one test at
+/// a time. MaxQueueLength is 2 so that QUEUE_FULL can be provoked with a handful of calls.
+/// </summary>
+public sealed class VisionFleetFixture : IAsyncLifetime
+{
+    public const int MaxQueueLength = 2;
+
+    public static string ModelFolder => TestPaths.Fixture("llava", "tiny-llava-a");
+
+    public ServiceProcess Vision { get; private set; } = null!;
+    public ServiceProcess Gateway { get; private set; } = null!;
+    public GrpcChannel Channel { get; private set; } = null!;
+    public VisionService.VisionServiceClient Client { get; private set; } = null!;
+
+    /// <summary>golden.json of tiny-llava-a-golden (transformers 4.37.2 greedy generations).</summary>
+    public JsonElement Golden { get; } =
+        JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture("llava", "tiny-llava-a-golden", "golden.json"))).RootElement.Clone();
+
+    public LlamaTokenizer Tokenizer { get; } = LlamaTokenizer.Load(ModelFolder);
+
+    public async Task InitializeAsync()
+    {
+        Vision = await ServiceProcess.StartAsync(BuildOutputs.Dll("services/Vision", "Vision"),
+            [
+                $"--Vision:ModelPath={ModelFolder}", $"--Vision:MaxQueueLength={MaxQueueLength}",
+                // One Debug line per generation ("Generated N tokens ... (Cancelled)"), so tests can see how it ended.
+                "--Logging:LogLevel:MultiModal.Vision.Local.LocalLlavaBackend=Debug",
+            ]);
+        Gateway = await ServiceProcess.StartAsync(BuildOutputs.Dll("gateway", "Gateway"),
+            [$"--Gateway:Upstreams:Vision={Vision.Address}", "--Gateway:Upstreams:Clip=none", "--Gateway:Upstreams:Diffusion=none"]);
+        Channel = GrpcChannel.ForAddress(Gateway.Address);
+        Client = new VisionService.VisionServiceClient(Channel);
+        await WaitUntilRoutedAsync(Client);
+    }
+
+    /// <summary>The gateway's active health check marks the new destination healthy within its first probe.</summary>
+    public static async Task WaitUntilRoutedAsync(VisionService.VisionServiceClient client)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                await client.GetModelInfoAsync(new GetModelInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(5));
+                return;
+            }
+            catch (Grpc.Core.RpcException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    /// <summary>A golden image (PNG bytes) from tiny-llava-a-golden/images.</summary>
+    public static Image LoadImage(string name) => new()
+    {
+        Data = ByteString.CopyFrom(File.ReadAllBytes(TestPaths.Fixture("llava", "tiny-llava-a-golden", "images", name + ".png"))),
+        MimeType = "image/png",
+    };
+
+    /// <summary>
+    /// Golden generation <paramref name="index"/> as a request: the question inside its LLaVA-1.5 prompt, its image
+    /// and its 20 new tokens, greedy.
+    /// </summary>
+    public DescribeRequest GoldenRequest(int index)
+    {
+        var golden = Golden.GetProperty("generation")[index];
+        var prompt = golden.GetProperty("prompt").GetString()!;
+        const string prefix = "USER: <image>\n", suffix = " ASSISTANT:";
+        Assert.StartsWith(prefix, prompt);
+        Assert.EndsWith(suffix, prompt);
+        return new DescribeRequest
+        {
+            Images = { LoadImage(golden.GetProperty("image").GetString()!) },
+            Prompt = prompt[prefix.Length..^suffix.Length],
+            MaxTokens = (uint)golden.GetProperty("num_new_tokens").GetInt32(),
+            Temperature = 0,
+        };
+    }
+
+    /// <summary>
+    /// The golden generation's text as the service returns it: transformers' decode of the golden new ids with
+    /// skip_special_tokens=True (golden new_text keeps special tokens such as &lt;unk&gt;).
+    /// </summary>
+    public string GoldenText(int index) => Tokenizer.Decode(
+        Golden.GetProperty("generation")[index].GetProperty("new_token_ids").EnumerateArray().Select(x => x.GetInt32()), skipSpecialTokens: true);
+
+    public Task DisposeAsync()
+    {
+        Channel?.Dispose();
+        Gateway?.Dispose();
+        Vision?.Dispose();
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>The Vision fleet is started once for every class in this collection; its tests run one after another.</summary>
+[CollectionDefinition(Name)]
+public sealed class VisionFleetCollection : ICollectionFixture<VisionFleetFixture>
+{
+    public const string Name = "Vision fleet";
+}

@@ -1,0 +1,111 @@
+using Google.Rpc;
+using Grpc.Core;
+using MultiModal.Contracts.Vision.V1;
+using MultiModal.Tests.Testing;
+using Xunit;
+
+namespace MultiModal.Tests.Integration.Vision;
+
+/// <summary>Cancellation, deadlines and load shedding of the one device queue, through the gateway.</summary>
+[Collection(VisionFleetCollection.Name)]
+public sealed partial class VisionServingTests(VisionFleetFixture fleet)
+{
+    // The tiny model's context is 256 and the golden prompts take 31: a long answer has room for 200 tokens.
+    private const uint LongAnswer = 200;
+
+    [Fact]
+    public async Task DescribeStream_CancelledAfterFirstDelta_StopsAndServiceServesTheNextRequest()
+    {
+        var before = (await fleet.Client.GetModelInfoAsync(new GetModelInfoRequest()).ResponseAsync.DefaultTimeout()).Stats;
+        var cancelledBefore = CancelledGeneration().Matches(fleet.Vision.Output).Count;
+        using var cts = new CancellationTokenSource();
+        var request = VisionThroughGatewayTests.ToStream(fleet.GoldenRequest(0));
+        request.MaxTokens = LongAnswer;
+        using var call = fleet.Client.DescribeStream(request, cancellationToken: cts.Token);
+
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+        Assert.NotEmpty(call.ResponseStream.Current.Delta);
+        cts.Cancel();
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            while (await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout()) { }
+        });
+
+        Assert.Equal(StatusCode.Cancelled, error.StatusCode);
+        // The generation itself stopped early (at the next token after the cancel), not just the stream.
+        var cancelled = await WaitForLogAsync(CancelledGeneration(), cancelledBefore);
+        Assert.True(int.Parse(cancelled.Groups["tokens"].Value) < LongAnswer, cancelled.Value);
+        var next = await fleet.Client.DescribeAsync(fleet.GoldenRequest(1)).ResponseAsync.DefaultTimeout();
+        Assert.Equal(fleet.GoldenText(1), next.Text);
+        var after = (await fleet.Client.GetModelInfoAsync(new GetModelInfoRequest()).ResponseAsync.DefaultTimeout()).Stats;
+        Assert.Equal(2ul, after.RequestsAccepted - before.RequestsAccepted);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"Generated (?<tokens>\d+) tokens after a 31-token prompt \(Cancelled\)")]
+    private static partial System.Text.RegularExpressions.Regex CancelledGeneration();
+
+    /// <summary>Waits for a log line matching <paramref name="pattern"/> beyond the first <paramref name="seen"/>.</summary>
+    private async Task<System.Text.RegularExpressions.Match> WaitForLogAsync(System.Text.RegularExpressions.Regex pattern, int seen)
+    {
+        var deadline = DateTime.UtcNow + MultiModal.Tests.Testing.TaskExtensions.DefaultTimeoutSpan;
+        while (true)
+        {
+            var matches = pattern.Matches(fleet.Vision.Output);
+            if (matches.Count > seen)
+                return matches[seen];
+            Assert.True(DateTime.UtcNow < deadline, $"no log line matching {pattern} in:\n{fleet.Vision.Output}");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task Describe_DeadlineShorterThanGeneration_DeadlineExceededAndServiceKeepsServing()
+    {
+        var request = fleet.GoldenRequest(0);
+        request.MaxTokens = LongAnswer;
+
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            fleet.Client.DescribeAsync(request, deadline: DateTime.UtcNow.AddMilliseconds(30)).ResponseAsync.DefaultTimeout());
+
+        Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+        var next = await fleet.Client.DescribeAsync(fleet.GoldenRequest(2)).ResponseAsync.DefaultTimeout();
+        Assert.Equal(fleet.GoldenText(2), next.Text);
+    }
+
+    [Fact]
+    public async Task Describe_MoreConcurrentCallsThanRunningPlusQueue_ExtraCallsShedWithQueueFull()
+    {
+        // One generation runs and MaxQueueLength (2) wait; each takes far longer than eight calls take to arrive,
+        // so at least five of them are shed.
+        const int calls = 8;
+        var before = (await fleet.Client.GetModelInfoAsync(new GetModelInfoRequest()).ResponseAsync.DefaultTimeout()).Stats;
+        var tasks = Enumerable.Range(0, calls).Select(_ =>
+        {
+            var request = fleet.GoldenRequest(0);
+            request.MaxTokens = LongAnswer;
+            return fleet.Client.DescribeAsync(request).ResponseAsync;
+        }).ToList();
+
+        var outcomes = await Task.WhenAll(tasks.Select(async t =>
+        {
+            try { return (Response: await t.DefaultTimeout(), Error: (RpcException?)null); }
+            catch (RpcException e) { return (Response: (DescribeResponse?)null, Error: e); }
+        }));
+
+        var shed = outcomes.Where(o => o.Error is not null).Select(o => o.Error!).ToList();
+        var served = outcomes.Where(o => o.Response is not null).Select(o => o.Response!).ToList();
+        Assert.True(shed.Count >= calls - 1 - VisionFleetFixture.MaxQueueLength, $"only {shed.Count} of {calls} calls were shed");
+        Assert.NotEmpty(served);
+        Assert.All(served, r => Assert.Equal(served[0].Text, r.Text));
+        Assert.All(shed, e =>
+        {
+            Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
+            var status = e.GetRpcStatus()!;
+            Assert.Equal("QUEUE_FULL", status.GetDetail<ErrorInfo>().Reason);
+            Assert.NotNull(status.GetDetail<RetryInfo>());
+        });
+        var after = (await fleet.Client.GetModelInfoAsync(new GetModelInfoRequest()).ResponseAsync.DefaultTimeout()).Stats;
+        Assert.Equal((ulong)shed.Count, after.RequestsRejected - before.RequestsRejected);
+        Assert.Equal((ulong)served.Count, after.RequestsAccepted - before.RequestsAccepted);
+    }
+}

@@ -23,6 +23,9 @@ public static class ClipBench
         var pixels = processor.Preprocess(ImageDecoder.Decode(jpeg, new ImageLimits()));
         Console.WriteLine($"model {modelFolder}; input JPEG 640x480 ({jpeg.Length / 1024} KiB) -> {processor.ImageSize}px; torch threads {get_num_threads()}");
 
+        // 0. What the served path adds before the model: JPEG decode + Pillow-exact resize + normalise, one thread.
+        var preprocessPerSecond = PreprocessPerSecond(jpeg, processor, budget / 2);
+
         // 1. Plain forward pass, this process, same tensors.
         double plain1, plain32;
         using (var model = ClipCheckpoint.Load(modelFolder, CPU, ScalarType.Float32))
@@ -50,7 +53,8 @@ public static class ClipBench
         Row("batch 1 (sequential calls, 1 image each)", plain1, served1);
         Row("batch 32 (one call with 32 images)", plain32, served32);
         Row("64 concurrent single-image clients (vs plain batch 32)", plain32, served64);
-        Console.WriteLine($"\nserver batching: {stats.BatchesRun} passes for {stats.ItemsRun} images, largest pass {stats.MaxRequestsInBatch} requests");
+        Console.WriteLine($"\nJPEG decode + preprocess alone (one thread): {preprocessPerSecond:F1} img/s ({1000 / preprocessPerSecond:F1} ms per image)");
+        Console.WriteLine($"server batching: {stats.BatchesRun} passes for {stats.ItemsRun} images, largest pass {stats.MaxRequestsInBatch} requests");
     }
 
     private static void Row(string name, double plain, double served) =>
@@ -68,6 +72,19 @@ public static class ClipBench
         {
             Once();
             images += batch;
+        }
+        return images / watch.Elapsed.TotalSeconds;
+    }
+
+    private static double PreprocessPerSecond(byte[] jpeg, ClipImageProcessor processor, TimeSpan budget)
+    {
+        processor.Preprocess(ImageDecoder.Decode(jpeg, new ImageLimits()));
+        var watch = Stopwatch.StartNew();
+        var images = 0;
+        while (watch.Elapsed < budget || images < 3)
+        {
+            processor.Preprocess(ImageDecoder.Decode(jpeg, new ImageLimits()));
+            images++;
         }
         return images / watch.Elapsed.TotalSeconds;
     }

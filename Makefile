@@ -6,8 +6,7 @@
 #   make run-diffusion MODEL=<diffusers-folder> PORT=<n> one Diffusion service in the foreground
 #   make run-gateway PORT=<n> CLIP=<url>[,<url>...] [DIFFUSION=...]  the gateway in the foreground
 #   make models         the built-in default models (random weights, real tokenizers) under models/
-#   make bench          CLIP throughput benchmark; bench-vision / bench-diffusion for the full-size LLaVA / SD shapes
-#                       (method and results: tests/Bench/README.md)
+#   make bench          all benchmarks (bench-clip, bench-vision, bench-diffusion; method and results: tests/Bench/README.md)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := build
@@ -29,7 +28,7 @@ VISION_DLL := $(call out,services/Vision,Vision)
 MODELKIT_DLL := $(call out,services/ModelKit,ModelKit)
 BENCH_DLL := tests/Bench/bin/$(CONFIG)/net10.0/MultiModal.Tests.Bench.dll
 
-.PHONY: build test test-unit test-golden test-integration proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-vision bench-diffusion k8s-render clean
+.PHONY: build test test-unit test-golden test-integration proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-clip bench-vision bench-diffusion k8s-render clean
 
 build:
 	$(DOTNET) build MultiModal.Services.sln -c $(CONFIG) -v q -nologo
@@ -82,17 +81,19 @@ run-gateway: build
 	$(DOTNET) $(GATEWAY_DLL) --contentRoot $(abspath $(dir $(GATEWAY_DLL))) --urls http://127.0.0.1:$(PORT) $(if $(CLIP),--Gateway:Upstreams:Clip=$(CLIP)) \
 		$(if $(VISION),--Gateway:Upstreams:Vision=$(VISION)) $(if $(DIFFUSION),--Gateway:Upstreams:Diffusion=$(DIFFUSION))
 
-bench: build
-	$(MAKE) models MODELS=$(MODELS)
+# `make bench` runs all three (CPU: ~20-30 min, most of it the SD 1.5-shaped UNet); bench-clip / bench-vision /
+# bench-diffusion run one. Method and recorded results: tests/Bench/README.md.
+bench: bench-clip bench-vision bench-diffusion
+
+bench-clip: build models
 	@test -f $(MODELS)/clip-vit-b-32/model.safetensors || $(DOTNET) $(MODELKIT_DLL) clip $(MODELS)/clip-vit-b-32 --preset vit-b-32 --seed 0
 	$(DOTNET) $(BENCH_DLL) --model $(MODELS)/clip-vit-b-32
 
-# Full-size shapes on CPU take minutes to hours per run here: separate targets, see tests/Bench/README.md.
-bench-vision: build
+bench-vision: build models
 	@test -f $(MODELS)/llava-tinyllama/model.safetensors || $(DOTNET) $(MODELKIT_DLL) llava $(MODELS)/llava-tinyllama --preset tinyllama-vitl336 --seed 0
 	$(DOTNET) $(BENCH_DLL) --vision $(MODELS)/llava-tinyllama --decode-tokens 8
 
-bench-diffusion: build
+bench-diffusion: build models
 	@test -f $(MODELS)/sd15/model_index.json || $(DOTNET) $(MODELKIT_DLL) sd $(MODELS)/sd15 --preset sd15 --seed 0
 	$(DOTNET) $(BENCH_DLL) --diffusion $(abspath $(MODELS)/sd15)
 

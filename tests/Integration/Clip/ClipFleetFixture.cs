@@ -27,33 +27,14 @@ public sealed class ClipFleetFixture : IAsyncLifetime
             // reliably meet in shared batches.
             "--Clip:MaxBatchWaitMs=25",
         ]);
-        Gateway = await ServiceProcess.StartAsync(BuildOutputs.Dll("gateway", "Gateway"),
-            [$"--Gateway:Upstreams:Clip={Clip.Address}"]);
+        Gateway = await GatewayFleet.StartGatewayAsync("clip", Clip.Address);
         Channel = GrpcChannel.ForAddress(Gateway.Address, new GrpcChannelOptions
         {
             MaxSendMessageSize = 100 << 20,
             MaxReceiveMessageSize = 100 << 20,
         });
         Client = new ClipService.ClipServiceClient(Channel);
-        await WaitUntilRoutedAsync();
-    }
-
-    // The gateway's active health check marks the new destination healthy within its first probe.
-    private async Task WaitUntilRoutedAsync()
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            try
-            {
-                await Client.GetModelInfoAsync(new GetModelInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(5));
-                return;
-            }
-            catch (Grpc.Core.RpcException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-            }
-        }
+        await GatewayFleet.WaitUntilRoutedAsync(deadline => Client.GetModelInfoAsync(new GetModelInfoRequest(), deadline: deadline).ResponseAsync);
     }
 
     public Task DisposeAsync()

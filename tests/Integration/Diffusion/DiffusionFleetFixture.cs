@@ -33,11 +33,10 @@ public sealed class DiffusionFleetFixture : IAsyncLifetime
             // Heartbeats every second instead of 5, so a test sees several while a job waits.
             "--Diffusion:HeartbeatSeconds=1",
         ]);
-        Gateway = await ServiceProcess.StartAsync(BuildOutputs.Dll("gateway", "Gateway"),
-            [$"--Gateway:Upstreams:Diffusion={Diffusion.Address}", "--Gateway:Upstreams:Clip=none", "--Gateway:Upstreams:Vision=none"]);
+        Gateway = await GatewayFleet.StartGatewayAsync("diffusion", Diffusion.Address);
         Channel = GrpcChannel.ForAddress(Gateway.Address, new GrpcChannelOptions { MaxReceiveMessageSize = 64 << 20 });
         Client = new DiffusionService.DiffusionServiceClient(Channel);
-        await WaitUntilRoutedAsync();
+        await GatewayFleet.WaitUntilRoutedAsync(deadline => Client.GetModelInfoAsync(new GetModelInfoRequest(), deadline: deadline).ResponseAsync);
     }
 
     /// <summary>The service's counters, straight from GetModelInfo.</summary>
@@ -77,24 +76,6 @@ public sealed class DiffusionFleetFixture : IAsyncLifetime
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException("the Diffusion service stayed busy");
             await Task.Delay(50);
-        }
-    }
-
-    // The gateway's active health check marks the new destination healthy within its first probe.
-    private async Task WaitUntilRoutedAsync()
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            try
-            {
-                await Client.GetModelInfoAsync(new GetModelInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(5));
-                return;
-            }
-            catch (RpcException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-            }
         }
     }
 

@@ -39,30 +39,15 @@ public sealed class VisionFleetFixture : IAsyncLifetime
                 // One Debug line per generation ("Generated N tokens ... (Cancelled)"), so tests can see how it ended.
                 "--Logging:LogLevel:MultiModal.Vision.Local.LocalLlavaBackend=Debug",
             ]);
-        Gateway = await ServiceProcess.StartAsync(BuildOutputs.Dll("gateway", "Gateway"),
-            [$"--Gateway:Upstreams:Vision={Vision.Address}", "--Gateway:Upstreams:Clip=none", "--Gateway:Upstreams:Diffusion=none"]);
+        Gateway = await GatewayFleet.StartGatewayAsync("vision", Vision.Address);
         Channel = GrpcChannel.ForAddress(Gateway.Address);
         Client = new VisionService.VisionServiceClient(Channel);
         await WaitUntilRoutedAsync(Client);
     }
 
-    /// <summary>The gateway's active health check marks the new destination healthy within its first probe.</summary>
-    public static async Task WaitUntilRoutedAsync(VisionService.VisionServiceClient client)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            try
-            {
-                await client.GetModelInfoAsync(new GetModelInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(5));
-                return;
-            }
-            catch (Grpc.Core.RpcException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-            }
-        }
-    }
+    /// <summary>GetModelInfo through <paramref name="client"/> until the gateway routes to the service.</summary>
+    public static Task WaitUntilRoutedAsync(VisionService.VisionServiceClient client) =>
+        GatewayFleet.WaitUntilRoutedAsync(deadline => client.GetModelInfoAsync(new GetModelInfoRequest(), deadline: deadline).ResponseAsync);
 
     /// <summary>A golden image (PNG bytes) from tiny-llava-a-golden/images.</summary>
     public static Image LoadImage(string name) => new()

@@ -1,0 +1,36 @@
+using Grpc.Core;
+
+namespace MultiModal.Tests.Testing;
+
+/// <summary>The gateway as a real process in front of one backend service, as the integration fixtures use it.</summary>
+public static class GatewayFleet
+{
+    /// <summary>Starts the gateway routing <paramref name="cluster"/> (clip, vision, diffusion) to the backend; the others off.</summary>
+    public static Task<ServiceProcess> StartGatewayAsync(string cluster, Uri backend)
+    {
+        string Upstream(string name) =>
+            $"--Gateway:Upstreams:{name}={(name.Equals(cluster, StringComparison.OrdinalIgnoreCase) ? backend.ToString() : "none")}";
+        return ServiceProcess.StartAsync(BuildOutputs.Dll("gateway", "Gateway"), [Upstream("Clip"), Upstream("Vision"), Upstream("Diffusion")]);
+    }
+
+    /// <summary>
+    /// Calls <paramref name="probe"/> (e.g. GetModelInfo through the gateway) until it succeeds: the gateway's active
+    /// health check marks a new destination healthy within its first probe.
+    /// </summary>
+    public static async Task WaitUntilRoutedAsync(Func<DateTime, Task> probe)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                await probe(DateTime.UtcNow.AddSeconds(5));
+                return;
+            }
+            catch (RpcException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+}

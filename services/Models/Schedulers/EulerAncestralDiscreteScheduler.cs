@@ -19,9 +19,7 @@ public sealed class EulerAncestralDiscreteScheduler : IScheduler
     public EulerAncestralDiscreteScheduler(SchedulerConfig config)
     {
         Config = config;
-        var alphasCumprod = NoiseSchedules.AlphasCumprod(config);
-        if (config.RescaleBetasZeroSnr) alphasCumprod[^1] = Math.Pow(2, -24);
-        _trainingSigmas = NoiseSchedules.TrainingSigmas(alphasCumprod);
+        _trainingSigmas = NoiseSchedules.EulerTrainingSigmas(config);
     }
 
     public SchedulerConfig Config { get; }

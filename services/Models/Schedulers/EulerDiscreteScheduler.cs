@@ -20,10 +20,7 @@ public sealed class EulerDiscreteScheduler : IScheduler
     public EulerDiscreteScheduler(SchedulerConfig config)
     {
         Config = config;
-        var alphasCumprod = NoiseSchedules.AlphasCumprod(config);
-        // zero terminal SNR: ᾱ_T slightly above 0 (the smallest fp16 subnormal) so σ_T stays finite
-        if (config.RescaleBetasZeroSnr) alphasCumprod[^1] = Math.Pow(2, -24);
-        _trainingSigmas = NoiseSchedules.TrainingSigmas(alphasCumprod);
+        _trainingSigmas = NoiseSchedules.EulerTrainingSigmas(config);
     }
 
     public SchedulerConfig Config { get; }

@@ -26,6 +26,17 @@ public static class NoiseSchedules
         return ToDoubles(torch.cumprod(1.0 - betas, 0));
     }
 
+    /// <summary>
+    /// The Euler schedulers' training σ: with zero terminal SNR, ᾱ_T is set slightly above 0 (the smallest fp16
+    /// subnormal, as diffusers does) so that σ_T stays finite.
+    /// </summary>
+    public static double[] EulerTrainingSigmas(SchedulerConfig config)
+    {
+        var alphasCumprod = AlphasCumprod(config);
+        if (config.RescaleBetasZeroSnr) alphasCumprod[^1] = Math.Pow(2, -24);
+        return TrainingSigmas(alphasCumprod);
+    }
+
     /// <summary>σ_t = ((1 − ᾱ_t) / ᾱ_t)^½ per training step, in float32 like <c>((1 - ac) / ac) ** 0.5</c>.</summary>
     public static double[] TrainingSigmas(IReadOnlyList<double> alphasCumprod)
     {

@@ -9,7 +9,10 @@ for project in "$@"; do
   log=$(mktemp)
   echo "=== $name"
   dotnet test "$project/$name.csproj" -c "$config" --no-build --nologo --logger "console;verbosity=normal" 2>&1 | tee "$log" \
-    | grep -E "^\s+(Failed|Skipped) |Error Message|^\s+(Passed|Failed|Skipped): [0-9]|Total tests"
+    | awk '/^[[:space:]]+(Failed|Skipped) |^[[:space:]]+(Passed|Failed|Skipped): [0-9]|Total tests/ { print; next }
+           /Error Message:/ { print; shown = 6; next }          # the message itself, not just its heading
+           /Stack Trace:/ { shown = 0 }
+           shown > 0 { print; shown-- }'
   rc=${PIPESTATUS[0]}
   # The console logger closes with "Total tests: N" then "     Passed: N" / "     Failed: N" / "    Skipped: N".
   count() { grep -E "^\s+$1: [0-9]+\s*$" "$log" | tail -1 | grep -oE "[0-9]+" || true; }

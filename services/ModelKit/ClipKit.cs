@@ -33,13 +33,8 @@ public static class ClipKit
         if (!Presets.TryGetValue(preset, out var config))
             throw new ArgumentException($"Unknown CLIP preset '{preset}'; expected {string.Join(", ", Presets.Keys)}.");
         Directory.CreateDirectory(outDir);
-        manual_seed(seed);
         using var model = new ClipModel(config);
-        using (no_grad())
-            foreach (var (name, p) in model.named_parameters())
-                if (name.EndsWith("layer_norm1.weight") || name.EndsWith("layer_norm2.weight") || name.Contains("layrnorm.weight")
-                    || name.EndsWith("final_layer_norm.weight") || name.EndsWith("post_layernorm.weight"))
-                    p.normal_(1.0, 0.02); // like the golden fixtures: no parameter exactly 1 or 0
+        KitWeights.Randomize(model, seed);
         SafeTensorsWriter.Write(Path.Combine(outDir, "model.safetensors"), model.state_dict(),
             new Dictionary<string, string> { ["format"] = "pt" });
         KitFiles.WriteJson(Path.Combine(outDir, "config.json"), ConfigJson(config));

@@ -55,8 +55,6 @@ public static class LlavaKit
         var config = preset.Config;
         config.Validate();
         Directory.CreateDirectory(outDir);
-        manual_seed(seed);
-
         // Built directly in the file's dtype, so the 1.1B preset never needs 5.6 GB of float32 in memory.
         var previous = get_default_dtype();
         LlavaForConditionalGeneration model;
@@ -71,10 +69,7 @@ public static class LlavaKit
         }
         using (model)
         {
-            using (no_grad())
-                foreach (var (name, p) in model.named_parameters())
-                    if (IsNormWeight(name))
-                        p.normal_(1.0, 0.02); // like the golden fixtures: no norm weight exactly 1
+            KitWeights.Randomize(model, seed);
             var tensors = model.state_dict()
                 .Where(kv => !kv.Key.EndsWith("position_ids", StringComparison.Ordinal))   // non-persistent in transformers
                 .ToDictionary(kv => kv.Key, kv => kv.Value);
@@ -95,10 +90,6 @@ public static class LlavaKit
             "Llama-2-style BPE made for this project's golden data) but the weights are random, so answers are gibberish. " +
             "For real answers point MODEL= at a downloaded llava-hf folder (e.g. llava-hf/llava-1.5-7b-hf).\n");
     }
-
-    private static bool IsNormWeight(string name) =>
-        name.EndsWith("norm.weight", StringComparison.Ordinal) || name.EndsWith("layer_norm1.weight", StringComparison.Ordinal)
-        || name.EndsWith("layer_norm2.weight", StringComparison.Ordinal) || name.EndsWith("layrnorm.weight", StringComparison.Ordinal);
 
     private static JsonObject ConfigJson(LlavaConfig c, ScalarType dtype)
     {

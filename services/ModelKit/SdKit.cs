@@ -103,16 +103,8 @@ public static class SdKit
 
     private static T Randomized<T>(long seed, Func<T> create) where T : nn.Module
     {
-        manual_seed(seed);
         var module = create();
-        using (no_grad())
-            foreach (var (name, p) in module.named_parameters())
-            {
-                // like the golden fixtures: norms neither exactly 1 nor 0, so a missed norm affine shows up
-                var leaf = name[(name.LastIndexOf('.', name.LastIndexOf('.') - 1) + 1)..];
-                if (leaf.Contains("norm", StringComparison.Ordinal))
-                    p.normal_(name.EndsWith(".weight", StringComparison.Ordinal) ? 1.0 : 0.0, 0.02);
-            }
+        KitWeights.Randomize(module, seed);
         return module;
     }
 

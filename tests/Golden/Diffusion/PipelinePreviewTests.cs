@@ -66,7 +66,7 @@ public sealed class PipelinePreviewTests(TinySdGenerators generators) : IClassFi
         Assert.Equal([1, 2, 3, 4], steps.Select(s => s.Step));
         Assert.Equal([false, false, true, true], steps.Select(s => s.Preview is not null));
         var last = steps[^1].Preview!;
-        Assert.Equal([1L, 4, 32, 32], last.LatentShape);
+        Assert.Equal([1L, 4, 32, 32], last.LatentShape!);
         Assert.Equal(4 * 32 * 32, last.Latents!.Length);
         Assert.Empty(last.Images);
     }

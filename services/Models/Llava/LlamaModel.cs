@@ -6,6 +6,8 @@
 // scaled_dot_product_attention with a boolean causal mask (4.37 on torch 1.13 ran the eager path: same softmax, other
 // summation order); cos/sin are computed for the positions in use instead of the cached cos_cached/sin_cached tables
 // (the same float32 products p·inv_freq, so the same values); batch without padding (no attention_mask input).
+// Addition: a decode step over sequences that each own a cache of its own length (ForwardStep), for serving
+// concurrent generations together: the projections and the MLP run batched, attention runs per row on that row's cache.
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -179,7 +181,8 @@ internal sealed class LlamaAttention : nn.Module
     }
 
     // hidden_states (B, T, C); cos/sin (B, T, hd); mask: bool (1, 1, T, S), true = may attend, or null (attend to all).
-    public Tensor Forward(Tensor hidden_states, Tensor cos, Tensor sin, Tensor? mask, LlamaKvCache? cache)
+    // caches: null (no cache), one cache holding all B rows (same length), or B caches, one per row (T = 1 only).
+    public Tensor Forward(Tensor hidden_states, Tensor cos, Tensor sin, Tensor? mask, IReadOnlyList<LlamaKvCache>? caches)
     {
         long b = hidden_states.shape[0], t = hidden_states.shape[1];
         using var q0 = q_proj.call(hidden_states).view(b, t, _numHeads, _headDim).transpose(1, 2);    // (B, nh, T, hd)
@@ -189,6 +192,16 @@ internal sealed class LlamaAttention : nn.Module
         using var _q = q;
         using var _k1 = k1;
 
+        using var y = caches is { Count: > 1 }
+            ? AttendPerRow(q, k1, v0, caches)
+            : Attend(q, k1, v0, mask, caches?[0]);                                                      // (B, nh, T, hd)
+        using var merged = y.transpose(1, 2).reshape(b, t, _numHeads * _headDim);                      // (B, T, nh·hd)
+        return o_proj.call(merged);
+    }
+
+    // q (B, nh, T, hd); k1, v0 (B, nkv, T, hd) → (B, nh, T, hd), appending k1/v0 to the cache when there is one.
+    private Tensor Attend(Tensor q, Tensor k1, Tensor v0, Tensor? mask, LlamaKvCache? cache)
+    {
         // The cache keeps keys after RoPE and before the GQA repeat, as transformers' past_key_values do.
         var (k, v) = cache is null ? (k1.alias(), v0.alias()) : cache.Append(_layerIdx, k1, v0);       // (B, nkv, S, hd)
         using var keys = RepeatKv(k);                                                                   // (B, nh, S, hd)
@@ -196,9 +209,30 @@ internal sealed class LlamaAttention : nn.Module
         if (cache is null) { k.Dispose(); v.Dispose(); }
 
         // SDPA scales by 1/sqrt(hd) like the eager path's division. Pass the mask positionally.
-        using var y = functional.scaled_dot_product_attention(q, keys, values, mask);                  // (B, nh, T, hd)
-        using var merged = y.transpose(1, 2).reshape(b, t, _numHeads * _headDim);                      // (B, T, nh·hd)
-        return o_proj.call(merged);
+        return functional.scaled_dot_product_attention(q, keys, values, mask);
+    }
+
+    // Sequences of different lengths: row r's one new query attends to row r's own cache, so no padding and no mask.
+    private Tensor AttendPerRow(Tensor q, Tensor k1, Tensor v0, IReadOnlyList<LlamaKvCache> caches)
+    {
+        if (caches.Count != q.shape[0] || q.shape[2] != 1)
+            throw new ArgumentException($"One cache per row needs one new token per row; got {caches.Count} caches for a ({string.Join(", ", q.shape)}) query.");
+        var rows = new Tensor[caches.Count];
+        try
+        {
+            for (var r = 0; r < rows.Length; r++)
+            {
+                using var qr = q.narrow(0, r, 1);                                                       // (1, nh, 1, hd)
+                using var kr = k1.narrow(0, r, 1);                                                      // (1, nkv, 1, hd)
+                using var vr = v0.narrow(0, r, 1);
+                rows[r] = Attend(qr, kr, vr, null, caches[r]);
+            }
+            return cat(rows, dim: 0);                                                                   // (B, nh, 1, hd)
+        }
+        finally
+        {
+            foreach (var row in rows) row?.Dispose();
+        }
     }
 
     // repeat_kv: each KV head serves n_rep consecutive query heads. (B, nkv, S, hd) → (B, nkv·n_rep, S, hd)
@@ -227,10 +261,10 @@ internal sealed class LlamaDecoderLayer : nn.Module
     }
 
     // Pre-norm residual block, as LlamaDecoderLayer.forward.
-    public Tensor Forward(Tensor hidden_states, Tensor cos, Tensor sin, Tensor? mask, LlamaKvCache? cache)
+    public Tensor Forward(Tensor hidden_states, Tensor cos, Tensor sin, Tensor? mask, IReadOnlyList<LlamaKvCache>? caches)
     {
         using var normed = input_layernorm.call(hidden_states);
-        using var attn = self_attn.Forward(normed, cos, sin, mask, cache);
+        using var attn = self_attn.Forward(normed, cos, sin, mask, caches);
         var residual = hidden_states + attn;
         using var normed2 = post_attention_layernorm.call(residual);
         using var mlpOut = mlp.call(normed2);
@@ -281,16 +315,35 @@ public sealed class LlamaModel : nn.Module
         var past = cache?.Length ?? 0;
         using var positions = position_ids?.alias()
             ?? arange(past, past + t, dtype: ScalarType.Int64, device: inputs_embeds.device).unsqueeze(0).expand(b, t);
+        using var mask = CausalMask(t, past, inputs_embeds.device);                                   // (1, 1, T, S) or null
+        return Run(inputs_embeds, positions, mask, cache is null ? null : [cache], outputHiddenStates);
+    }
+
+    /// <summary>
+    /// One decode step for sequences that each own a cache, of any lengths: <paramref name="inputs_embeds"/> (N, 1, C),
+    /// row r at position <c>caches[r].Length</c> and appended to <c>caches[r]</c>. A single sequence gives exactly
+    /// <see cref="Forward"/>'s numbers.
+    /// </summary>
+    public LlamaModelOutput ForwardStep(Tensor inputs_embeds, IReadOnlyList<LlamaKvCache> caches)
+    {
+        if (inputs_embeds.shape[0] != caches.Count || inputs_embeds.shape[1] != 1)
+            throw new ArgumentException($"A step takes one token per cache; got ({string.Join(", ", inputs_embeds.shape)}) for {caches.Count} caches.");
+        using var positions = tensor(caches.Select(c => c.Length).ToArray(), device: inputs_embeds.device).unsqueeze(1);   // (N, 1)
+        return Run(inputs_embeds, positions, mask: null, caches, outputHiddenStates: false);
+    }
+
+    private LlamaModelOutput Run(Tensor inputs_embeds, Tensor positions, Tensor? mask, IReadOnlyList<LlamaKvCache>? caches,
+        bool outputHiddenStates)
+    {
         var (cos, sin) = RotaryEmbedding.CosSin(positions, inputs_embeds.dtype);
         using var _cos = cos;
         using var _sin = sin;
-        using var mask = CausalMask(t, past, inputs_embeds.device);                                   // (1, 1, T, S) or null
 
         var collected = outputHiddenStates ? new List<Tensor> { inputs_embeds.alias() } : null;
         var hidden = inputs_embeds.alias();
         for (var i = 0; i < layers.Count; i++)
         {
-            var next = layers[i].Forward(hidden, cos, sin, mask, cache);
+            var next = layers[i].Forward(hidden, cos, sin, mask, caches);
             if (collected is not null && i < layers.Count - 1) collected.Add(next.alias());
             hidden.Dispose();
             hidden = next;

@@ -187,13 +187,8 @@ public sealed class LlavaForConditionalGeneration : nn.Module
         if (input_ids.dim() != 2)
             throw new InputRejectedException(InputRejection.Invalid, $"input_ids must be (batch, tokens); got ({string.Join(", ", input_ids.shape)}).");
         var ids = input_ids.to(ScalarType.Int64);
-        // At a prefill the <image> rows of the embeddings are never used (the merge drops them). An image_token_index
-        // beyond the text vocabulary (as newer transformers allow) is looked up as id 0 instead; inside the vocabulary
-        // the real row is kept, because a cached decode step may feed back a generated <image> id, which 4.37 embeds
-        // like any other token (its forward merges only when input_ids has more than one position).
         using var isImage = ids.eq(Config.ImageTokenIndex);
-        using var lookup = Config.ImageTokenIndex < Config.TextConfig.VocabSize ? ids.alias() : ids.masked_fill(isImage, 0);
-        using var embeds = language_model.Model.EmbedTokens(lookup);                                    // (B, T, C)
+        using var embeds = EmbedTokens(ids, isImage);                                                   // (B, T, C)
         LlavaMergedInputs? merged = null;
         if (pixel_values is not null)
         {
@@ -211,6 +206,33 @@ public sealed class LlavaForConditionalGeneration : nn.Module
         var logits = language_model.Logits(output.LastHiddenState);
         if (output.HiddenStates is null) output.LastHiddenState.Dispose();
         return new LlavaForwardOutput(logits, merged, output.HiddenStates);
+    }
+
+    /// <summary>
+    /// One decode step for N generations that each own a cache (lengths may differ): <paramref name="input_ids"/>
+    /// (N, 1), row r continuing <c>caches[r]</c> → logits (N, 1, V) float32. For one generation the numbers equal
+    /// <see cref="Forward"/>'s cached step.
+    /// </summary>
+    public Tensor Step(Tensor input_ids, IReadOnlyList<LlamaKvCache> caches)
+    {
+        if (caches.Any(c => c.Length == 0))
+            throw new InvalidOperationException("A step continues a prefilled cache; run Forward with the prompt first.");
+        var ids = input_ids.to(ScalarType.Int64);
+        using var isImage = ids.eq(Config.ImageTokenIndex);
+        using var embeds = EmbedTokens(ids, isImage);                                                   // (N, 1, C)
+        var output = language_model.Model.ForwardStep(embeds, caches);
+        using var last = output.LastHiddenState;
+        return language_model.Logits(last);
+    }
+
+    // At a prefill the <image> rows of the embeddings are never used (the merge drops them). An image_token_index
+    // beyond the text vocabulary (as newer transformers allow) is looked up as id 0 instead; inside the vocabulary
+    // the real row is kept, because a cached decode step may feed back a generated <image> id, which 4.37 embeds
+    // like any other token (its forward merges only when input_ids has more than one position).
+    private Tensor EmbedTokens(Tensor ids, Tensor isImage)
+    {
+        using var lookup = Config.ImageTokenIndex < Config.TextConfig.VocabSize ? ids.alias() : ids.masked_fill(isImage, 0);
+        return language_model.Model.EmbedTokens(lookup);
     }
 
     /// <summary>A KV cache sized for the decoder.</summary>

@@ -72,6 +72,78 @@ public sealed class LlavaGenerationGoldenTests : IClassFixture<LlavaModelGoldenT
         }
     }
 
+    [Fact]
+    public void Step_ThreeGoldenPromptsOnRaggedCaches_MatchEachPromptsStepLogits()
+    {
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        var caches = Enumerable.Range(0, 3).Select(_ => _llava.Model.NewCache()).ToArray();
+        for (var i = 0; i < 3; i++)                                                     // prompts of different lengths
+            _llava.Model.Forward(_llava.Golden[$"generate.{i}.input_ids"], _llava.Golden[$"generate.{i}.pixel_values"], caches[i]);
+        Assert.True(caches.Select(c => c.Length).Distinct().Count() > 1, "the prompts should give caches of different lengths");
+
+        var firstNew = cat(Enumerable.Range(0, 3).Select(i => _llava.Golden[$"generate.{i}.new_token_ids"].narrow(1, 0, 1)).ToArray(), dim: 0);   // (3, 1)
+        var logits = _llava.Model.Step(firstNew, caches)[.., -1];                        // (3, V)
+
+        for (var i = 0; i < 3; i++)
+            TensorAssert.Close(_llava.Golden[$"generate.{i}.step_logits_first3"][1], logits[i], 2e-4, 1e-4, $"prompt {i}");
+        foreach (var cache in caches) cache.Dispose();
+    }
+
+    [Fact]
+    public void Step_GenerationsJoiningAndLeavingTheBatch_EachEqualsTransformersTokenForToken()
+    {
+        using var scope = NewDisposeScope();
+        var generator = Generator();
+        string[] questions = ["What is in this picture?", "Describe the image in one sentence.", "What color is the triangle?"];
+        int[] maxNewTokens = [20, 9, 14];
+        GenerationSequence Start(int i) => generator.Start(_tokenizer.Encode(LlavaPrompt.Build(questions[i])),
+            _llava.Golden[$"generate.{i}.pixel_values"], new GenerationOptions { MaxNewTokens = maxNewTokens[i] });
+
+        var sequences = new List<GenerationSequence> { Start(0), Start(1) };
+        var widths = new List<int>();
+        for (var step = 0; sequences.Any(s => !s.IsFinished); step++)
+        {
+            if (step == 4) sequences.Add(Start(2));                                     // joins after four steps
+            var running = sequences.Where(s => !s.IsFinished).ToList();
+            widths.Add(running.Count);
+            generator.Step(running);
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            var golden = Ints(Generation(i).GetProperty("new_token_ids")).Take(maxNewTokens[i]);
+            Assert.Equal(golden, sequences[i].Result!.TokenIds);
+            Assert.Equal(FinishReason.Length, sequences[i].Result!.FinishReason);
+            sequences[i].Dispose();
+        }
+        Assert.Equal(3, widths.Max());                                                  // all three stepped together
+        Assert.Equal(1, widths[^1]);                                                    // the longest finished alone
+    }
+
+    [Fact]
+    public void Step_SeededSamplingTogether_EqualsEachGeneratedAlone()
+    {
+        using var scope = NewDisposeScope();
+        var generator = Generator();
+        var prompt = _tokenizer.Encode(LlavaPrompt.Build("What is in this picture?"));
+        var pixels = _llava.Golden["generate.0.pixel_values"];
+        GenerationOptions Options(long seed) => new() { MaxNewTokens = 12, DoSample = true, Temperature = 0.9, TopK = 20, TopP = 0.95, Seed = seed };
+
+        var alone = new[] { 11L, 12L }.Select(seed => generator.Generate(prompt, pixels, Options(seed))).ToArray();
+        var together = new[] { 11L, 12L }.Select(seed => generator.Start(prompt, pixels, Options(seed))).ToArray();
+        while (together.Any(s => !s.IsFinished))
+            generator.Step(together.Where(s => !s.IsFinished).ToList());
+
+        Assert.NotEqual(alone[0].TokenIds, alone[1].TokenIds);                          // the seeds matter
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal(alone[i].TokenIds, together[i].Result!.TokenIds);
+            Assert.Equal(alone[i].Text, together[i].Result!.Text);
+            together[i].Dispose();
+        }
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1)]

@@ -5,6 +5,8 @@
 // torch.multinomial over the float32 softmax on the CPU, i.e. transformers' `torch.multinomial(probs, 1)`. A seed
 // reproduces a sequence with the same weights and libtorch build; bitwise equality with PyTorch's global RNG stream is
 // not claimed.
+// Concurrent generations: Start runs each prefill alone; Step advances several sequences with one forward pass (the
+// projections, MLP and LM head batched; attention per row on its own cache), so each continues as it would alone.
 using MultiModal.Models.Errors;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -52,6 +54,20 @@ public sealed class LlavaGenerator(LlavaForConditionalGeneration model, LlamaTok
     public GenerationResult Generate(int[] input_ids, Tensor? pixel_values, GenerationOptions options,
         Action<GenerationUpdate>? onUpdate = null, CancellationToken cancellationToken = default)
     {
+        using var sequence = Start(input_ids, pixel_values, options, onUpdate, cancellationToken);
+        while (!sequence.IsFinished)
+            Step([sequence]);
+        return sequence.Result!;
+    }
+
+    /// <summary>
+    /// Validates the prompt, runs its prefill and picks the first token: a sequence to advance with <see cref="Step"/>
+    /// (it may already be finished, e.g. after an EOS or when the token was cancelled before the prefill). Dispose it.
+    /// Same arguments as <see cref="Generate(int[], Tensor?, GenerationOptions, Action{GenerationUpdate}?, CancellationToken)"/>.
+    /// </summary>
+    public GenerationSequence Start(int[] input_ids, Tensor? pixel_values, GenerationOptions options,
+        Action<GenerationUpdate>? onUpdate = null, CancellationToken cancellationToken = default)
+    {
         options.Validate();
         if (input_ids.Length == 0)
             throw new InputRejectedException(InputRejection.Invalid, "The prompt is empty.");
@@ -65,88 +81,46 @@ public sealed class LlavaGenerator(LlavaForConditionalGeneration model, LlamaTok
             throw new InputRejectedException(InputRejection.PromptTooLong,
                 $"The prompt takes {promptLength} positions ({imageRows} for images); the model allows {maxPositions} including the output.");
 
-        var seed = options.DoSample ? options.Seed ?? Random.Shared.NextInt64(0, long.MaxValue) : (long?)null;
-        using var generator = seed is { } s ? new torch.Generator((ulong)s, CPU) : null;
-        var processors = LogitsProcessorList.ForProcessors(options);
-        var warpers = LogitsProcessorList.ForWarpers(options);
-        var detokenizer = tokenizer.CreateStreamingDetokenizer(skipSpecialTokens: true);
-        var stops = new StopStringMatcher(options.StopStrings);
-        var history = input_ids.Select(id => (long)id).ToList();                    // what processors see
-        var generated = new List<int>();
-        var text = new System.Text.StringBuilder();
-        void Emit(int? id, string delta)
-        {
-            text.Append(delta);
-            onUpdate?.Invoke(new GenerationUpdate(id, delta));
-        }
-
-        using var _ = inference_mode();
-        using var cache = model.NewCache();
-        var finish = FinishReason.Length;
-        Tensor? nextLogits = null;                                                       // (1, V) float32 on the CPU
+        var sequence = new GenerationSequence(tokenizer, eosTokenIds, options, input_ids, promptLength, imageRows, maxPositions,
+            model.NewCache(), onUpdate, cancellationToken);
         try
         {
             if (cancellationToken.IsCancellationRequested)
-                return Result(FinishReason.Cancelled);
-            using (var scope = NewDisposeScope())
             {
-                using var ids = tensor(input_ids.Select(i => (long)i).ToArray(), device: DeviceOf(model)).unsqueeze(0);
-                var output = model.Forward(ids, pixel_values?.to(DeviceOf(model)), cache);
-                nextLogits = output.Logits[.., -1].to(CPU).MoveToOuterDisposeScope();
+                sequence.Finish(FinishReason.Cancelled);
+                return sequence;
             }
-
-            while (true)
-            {
-                var next = SelectToken(nextLogits, history, processors, warpers, generator);
-                nextLogits.Dispose();
-                nextLogits = null;
-                generated.Add(next);
-                history.Add(next);
-
-                var isEos = eosTokenIds.Contains(next);
-                var released = isEos ? "" : stops.Push(detokenizer.Append(next));
-                Emit(next, released);
-                if (isEos || stops.Stopped) { finish = FinishReason.Stop; break; }
-                if (generated.Count >= options.MaxNewTokens || promptLength + generated.Count >= maxPositions) { finish = FinishReason.Length; break; }
-                if (cancellationToken.IsCancellationRequested) { finish = FinishReason.Cancelled; break; }
-
-                using var scope = NewDisposeScope();
-                using var step = tensor(new long[] { next }, device: DeviceOf(model)).view(1, 1);
-                var output = model.Forward(step, null, cache);
-                nextLogits = output.Logits[.., -1].to(CPU).MoveToOuterDisposeScope();
-            }
-            return Result(finish);
+            using var _ = inference_mode();
+            using var scope = NewDisposeScope();
+            using var ids = tensor(input_ids.Select(i => (long)i).ToArray(), device: DeviceOf(model)).unsqueeze(0);
+            var output = model.Forward(ids, pixel_values?.to(DeviceOf(model)), sequence.Cache);
+            sequence.Accept(output.Logits[.., -1].to(CPU));                                // (1, V)
+            return sequence;
         }
-        finally
+        catch
         {
-            nextLogits?.Dispose();
-        }
-
-        GenerationResult Result(FinishReason reason)
-        {
-            // Text held back (an unfinished character, a possible stop-string prefix) is final now.
-            if (!stops.Stopped)
-            {
-                var rest = stops.Push(detokenizer.Flush()) + stops.Flush();
-                if (rest.Length > 0) Emit(null, rest);
-            }
-            return new GenerationResult(generated, text.ToString(), reason,
-                new GenerationUsage(promptLength, imageRows, generated.Count), seed);
+            sequence.Dispose();
+            throw;
         }
     }
 
-    // Processors (and, when sampling, warpers) on the last position's scores, then argmax or one multinomial draw.
-    private static int SelectToken(Tensor logits, List<long> history, LogitsProcessorList processors, LogitsProcessorList warpers,
-        torch.Generator? generator)
+    /// <summary>
+    /// One decode step for every sequence given (none finished): their last tokens go through the model together,
+    /// each on its own cache, and each picks its next token. A single sequence runs exactly the unbatched step.
+    /// </summary>
+    public void Step(IReadOnlyList<GenerationSequence> sequences)
     {
+        if (sequences.Count == 0) return;
+        if (sequences.FirstOrDefault(s => s.IsFinished) is not null)
+            throw new InvalidOperationException("A finished sequence cannot take another step.");
+        using var _ = inference_mode();
         using var scope = NewDisposeScope();
-        using var ids = tensor(history.ToArray()).unsqueeze(0);                          // (1, T)
-        var scores = processors.Process(ids, logits);                                    // (1, V)
-        if (generator is null)
-            return (int)scores.argmax(-1).item<long>();
-        var warped = warpers.Process(ids, scores);
-        var probs = warped.softmax(-1);
-        return (int)multinomial(probs, 1, generator: generator).item<long>();
+        var device = DeviceOf(model);
+        using var ids = tensor(sequences.Select(s => (long)s.NextInput).ToArray(), device: device).unsqueeze(1);   // (N, 1)
+        var logits = model.Step(ids, sequences.Select(s => s.Cache).ToArray());            // (N, 1, V)
+        using var last = logits[.., -1].to(CPU);                                          // (N, V)
+        for (var r = 0; r < sequences.Count; r++)
+            sequences[r].Accept(last.narrow(0, r, 1));                                     // (1, V)
     }
 
     private static Device DeviceOf(LlavaForConditionalGeneration model) => model.parameters().First().device;

@@ -25,7 +25,14 @@ public sealed class VisionOptions
     /// <summary>auto (float32 on CPU, float16 on CUDA) | float32 | float16 | bfloat16 (local backend).</summary>
     public string DType { get; set; } = "auto";
 
-    /// <summary>Requests allowed to wait while one generates; beyond it calls get RESOURCE_EXHAUSTED (QUEUE_FULL).</summary>
+    /// <summary>
+    /// Most generations decoded together (local backend): each token of all of them is one forward pass, which reads the
+    /// weights once, so decoding is close to N times faster in total until the device runs out of compute or memory
+    /// for the KV caches. Further requests wait in the queue.
+    /// </summary>
+    [Range(1, 256)] public int MaxBatchSize { get; set; } = 8;
+
+    /// <summary>Requests allowed to wait while <see cref="MaxBatchSize"/> generate; beyond it calls get RESOURCE_EXHAUSTED (QUEUE_FULL).</summary>
     [Range(1, 100_000)] public int MaxQueueLength { get; set; } = 64;
 
     /// <summary>Most images in one request (LLaVA-1.5 was trained with one).</summary>

@@ -12,7 +12,8 @@ namespace MultiModal.Tests.Bench;
 /// LLaVA generation speed on the CPU in float32, from one run (method: tests/Bench/README.md, "Vision"): prefill
 /// tokens/s (vision tower + projector + decoder over the merged prompt), decode tokens/s (one cached step per token),
 /// and decode as a fraction of the memory-bandwidth limit, i.e. decoder weight bytes read per token × tokens/s over a
-/// copy bandwidth measured in the same process just before.
+/// copy bandwidth measured in the same process just before; then aggregate decode tokens/s with 1, 2, 4 and 8
+/// generations stepped together, as ratios to one.
 /// </summary>
 public static class VisionBench
 {
@@ -74,8 +75,51 @@ public static class VisionBench
         Console.WriteLine($"| decode weight traffic | {achievedGBs:F2} GB/s |");
         Console.WriteLine($"| copy bandwidth (same run) | {copyGBs:F2} GB/s |");
         Console.WriteLine($"| decode / bandwidth limit | {achievedGBs / copyGBs:P0} |");
+        cache.Dispose();
+
+        ConcurrentDecode(generator, decodeTokens);
         model.Dispose();
     }
+
+    // 4. Concurrent generations as the service's queue runs them: N sequences advanced together by
+    // LlavaGenerator.Step (one forward pass per token for all N), against N = 1 run the same way in this run. The
+    // prompts are text-only and short so their prefills are cheap; the weights a step reads are the same either way.
+    private static void ConcurrentDecode(LlavaGenerator generator, int steps)
+    {
+        Measure(generator, 1, steps);                                                            // warm-up (JIT, allocator)
+        Console.WriteLine();
+        Console.WriteLine("| generations stepped together | ms/step | tokens/s, all generations | × one generation |");
+        Console.WriteLine("|---|---|---|---|");
+        double? alone = null;
+        foreach (var n in new[] { 1, 2, 4, 8 })
+        {
+            var (msPerStep, tps) = Measure(generator, n, steps);
+            alone ??= tps;
+            Console.WriteLine($"| {n} | {msPerStep:F0} | {tps:F2} | {tps / alone:F2} |");
+        }
+    }
+
+    private static (double MsPerStep, double TokensPerSecond) Measure(LlavaGenerator generator, int n, int steps)
+    {
+        var sequences = Enumerable.Range(0, n).Select(i => generator.Start(
+            generator.Tokenizer.Encode(LlavaPrompt.Build($"Question {i}: what is shown on a test card?", images: 0)), null,
+            new GenerationOptions { MaxNewTokens = steps + 2 })).ToList();
+        generator.Step(Running(sequences));                                                      // first step apart
+        var tokens = 0;
+        var watch = Stopwatch.StartNew();
+        for (var step = 0; step < steps; step++)
+        {
+            var running = Running(sequences);
+            generator.Step(running);
+            tokens += running.Count;
+        }
+        var seconds = watch.Elapsed.TotalSeconds;
+        foreach (var sequence in sequences) sequence.Dispose();
+        return (1000 * seconds / steps, tokens / seconds);
+    }
+
+    // A random-weight model may emit EOS: a finished sequence drops out, as in the service.
+    private static List<GenerationSequence> Running(List<GenerationSequence> sequences) => sequences.Where(s => !s.IsFinished).ToList();
 
     private static double CopyBandwidthGBs(long bytes)
     {

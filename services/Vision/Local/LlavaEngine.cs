@@ -12,8 +12,8 @@ namespace MultiModal.Vision.Local;
 
 /// <summary>
 /// A loaded llava-hf folder: generator (model + tokenizer + EOS ids) and CLIP image processor.
-/// <see cref="Prepare"/> is thread-safe (tokenizer and image processor only); <see cref="Run"/> must be called on the
-/// one thread that owns the device.
+/// <see cref="Prepare"/> is thread-safe (tokenizer and image processor only); <see cref="Start"/> and <see cref="Step"/>
+/// must be called on the one thread that owns the device.
 /// </summary>
 public sealed class LlavaEngine : IDisposable
 {
@@ -67,8 +67,11 @@ public sealed class LlavaEngine : IDisposable
         return new LlavaWork(ids, pixels, images, promptTokens, ToOptions(request.Sampling), onDelta, cancellationToken);
     }
 
-    /// <summary>Runs one generation (device thread only). Stops before the next token once the work's token fires.</summary>
-    public GenerationResult Run(LlavaWork work)
+    /// <summary>
+    /// Runs the prefill of <paramref name="work"/> and picks its first token (device thread only): a sequence for
+    /// <see cref="Step"/>, possibly already finished. It stops before its next token once the work's token fires.
+    /// </summary>
+    public GenerationSequence Start(LlavaWork work)
     {
         using var scope = NewDisposeScope();
         var size = Processor.ImageSize;
@@ -78,13 +81,16 @@ public sealed class LlavaEngine : IDisposable
             : null;
         try
         {
-            return _generator.Generate(work.InputIds, pixel_values, work.Options, onUpdate, work.CancellationToken);
+            return _generator.Start(work.InputIds, pixel_values, work.Options, onUpdate, work.CancellationToken);
         }
         catch (InputRejectedException e) when (e.Kind == InputRejection.PromptTooLong)
         {
             throw e.WithField("prompt");
         }
     }
+
+    /// <summary>One decode step for every running sequence, in one forward pass (device thread only).</summary>
+    public void Step(IReadOnlyList<GenerationSequence> running) => _generator.Step(running);
 
     // Greedy unless a temperature is set (transformers: do_sample=False ignores the sampling knobs).
     private static GenerationOptions ToOptions(VisionSampling s) => s.Temperature is { } temperature

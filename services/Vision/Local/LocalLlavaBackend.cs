@@ -10,15 +10,17 @@ namespace MultiModal.Vision.Local;
 
 /// <summary>
 /// A llava-hf model in this process. Requests are validated and prepared (decode, preprocess, tokenize) on their own
-/// threads, then wait in one bounded FIFO queue; a single device thread owned by the queue runs one generation at a
-/// time, start to finish. When <see cref="VisionOptions.MaxQueueLength"/> requests already wait, the next gets
-/// RESOURCE_EXHAUSTED (QUEUE_FULL). A request cancelled (or past its deadline) while waiting never runs; one
-/// cancelled while generating stops before its next token and its KV cache is freed at once.
+/// threads, then wait in one bounded FIFO queue. A single device thread owned by the queue batches generations
+/// continuously: between two tokens it admits waiting requests (their prefill) up to
+/// <see cref="VisionOptions.MaxBatchSize"/> running, then advances every running generation by one token in one
+/// forward pass; a generation that ends is answered at once. When <see cref="VisionOptions.MaxQueueLength"/> requests
+/// already wait, the next gets RESOURCE_EXHAUSTED (QUEUE_FULL). A request cancelled (or past its deadline) while
+/// waiting never runs; one cancelled while generating stops before its next token and its KV cache is freed at once.
 /// </summary>
 public sealed class LocalLlavaBackend : IVisionBackend
 {
     private readonly LlavaEngine _engine;
-    private readonly BatchingQueue<LlavaWork, GenerationResult> _queue;
+    private readonly ContinuousBatchingQueue<LlavaWork, LlavaSequenceRunner.Running, GenerationResult> _queue;
     private readonly ILogger _logger;
 
     public LocalLlavaBackend(VisionOptions options, ILoggerFactory loggers)
@@ -26,11 +28,10 @@ public sealed class LocalLlavaBackend : IVisionBackend
         _logger = loggers.CreateLogger<LocalLlavaBackend>();
         var started = Stopwatch.StartNew();
         _engine = new LlavaEngine(options.ModelPath, options.Device, options.DType, options.MaxPromptTokens);
-        // Batches of one: each generation owns the device until it ends (see README "How concurrent requests share
-        // the device"); the queue supplies the FIFO order, the bound, deadline/cancel skipping and the counters.
-        _queue = new BatchingQueue<LlavaWork, GenerationResult>(
-            new BatchingOptions { Name = "vision", MaxBatchSize = 1, MaxWait = TimeSpan.Zero, MaxQueueLength = options.MaxQueueLength },
-            batch => [Run(batch[0])], _ => 1, loggers.CreateLogger("MultiModal.Vision.Queue"));
+        // See README "How concurrent requests share the device". No admission window: a lone request starts at once.
+        _queue = new ContinuousBatchingQueue<LlavaWork, LlavaSequenceRunner.Running, GenerationResult>(
+            new BatchingOptions { Name = "vision", MaxBatchSize = options.MaxBatchSize, MaxWait = TimeSpan.Zero, MaxQueueLength = options.MaxQueueLength },
+            new LlavaSequenceRunner(_engine, _logger), loggers.CreateLogger("MultiModal.Vision.Queue"));
         var name = options.ModelName ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(options.ModelPath));
         ModelInfo = new VisionModelInfo("local", name, _engine.ContextLength, _engine.MaxPromptTokens,
             _engine.Device.ToString(), TorchRuntime.Name(_engine.DType));
@@ -73,15 +74,6 @@ public sealed class LocalLlavaBackend : IVisionBackend
             while (events.Reader.TryRead(out var e))
                 yield return e;
         // A failed generation completes the channel with its exception, which WaitToReadAsync rethrows above.
-    }
-
-    private GenerationResult Run(LlavaWork work)
-    {
-        var started = Stopwatch.GetTimestamp();
-        var result = _engine.Run(work);
-        VisionLog.GenerationFinished(_logger, result.Usage.PromptTokens, result.Usage.CompletionTokens,
-            result.FinishReason.ToString(), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        return result;
     }
 
     private static VisionUsage Usage(GenerationResult result) => new(result.Usage.PromptTokens, result.Usage.CompletionTokens);

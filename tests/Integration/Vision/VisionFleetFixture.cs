@@ -12,11 +12,11 @@ namespace MultiModal.Tests.Integration.Vision;
 /// <summary>
 /// The Vision service (local backend on the golden tiny-llava-a folder) and the gateway as real processes on
 /// 127.0.0.1, shared by every class of <see cref="VisionFleetCollection"/> so the one device queue serves one test at
-/// a time. MaxQueueLength is 2 so that QUEUE_FULL can be provoked with a handful of calls.
+/// a time. MaxBatchSize 3 and MaxQueueLength 2, so that QUEUE_FULL can be provoked with a handful of calls.
 /// </summary>
 public sealed class VisionFleetFixture : IAsyncLifetime
 {
-    public const int MaxQueueLength = 2;
+    public const int MaxBatchSize = 3, MaxQueueLength = 2;
 
     public static string ModelFolder => TestPaths.Fixture("llava", "tiny-llava-a");
 
@@ -35,7 +35,7 @@ public sealed class VisionFleetFixture : IAsyncLifetime
     {
         Vision = await ServiceProcess.StartAsync(BuildOutputs.Dll("services/Vision", "Vision"),
             [
-                $"--Vision:ModelPath={ModelFolder}", $"--Vision:MaxQueueLength={MaxQueueLength}",
+                $"--Vision:ModelPath={ModelFolder}", $"--Vision:MaxBatchSize={MaxBatchSize}", $"--Vision:MaxQueueLength={MaxQueueLength}",
                 // One Debug line per generation ("Generated N tokens ... (Cancelled)"), so tests can see how it ended.
                 "--Logging:LogLevel:MultiModal.Vision.Local.LocalLlavaBackend=Debug",
             ]);

@@ -73,11 +73,37 @@ public sealed partial class VisionServingTests(VisionFleetFixture fleet)
     }
 
     [Fact]
+    public async Task Describe_CallsArrivingWhileAnotherGenerates_JoinItsDecodeStepsAndGetTheGoldenText()
+    {
+        var before = (await fleet.Client.GetModelInfoAsync(new GetModelInfoRequest()).ResponseAsync.DefaultTimeout()).Stats;
+        var longRequest = VisionThroughGatewayTests.ToStream(fleet.GoldenRequest(0));
+        longRequest.MaxTokens = LongAnswer;
+        using var longCall = fleet.Client.DescribeStream(longRequest);
+        Assert.True(await longCall.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());   // it is generating
+
+        var answers = await Task.WhenAll(Enumerable.Range(1, 2).Select(i => fleet.Client.DescribeAsync(fleet.GoldenRequest(i)).ResponseAsync)).DefaultTimeout();
+        var tokens = 0u;
+        while (await longCall.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout())
+            tokens += longCall.ResponseStream.Current.Usage?.CompletionTokens ?? 0;
+        var after = (await fleet.Client.GetModelInfoAsync(new GetModelInfoRequest()).ResponseAsync.DefaultTimeout()).Stats;
+
+        for (var i = 1; i <= 2; i++)
+            Assert.Equal(fleet.GoldenText(i), answers[i - 1].Text);
+        Assert.Equal(LongAnswer, tokens);
+        // Alone, every token after a prefill's first is one decode step: 199 + 2 × 19. Batched, the short answers'
+        // steps are the long answer's steps too.
+        var steps = (long)(after.BatchesRun - before.BatchesRun);
+        var tokensAfterPrefill = LongAnswer - 1 + answers.Sum(a => (long)a.Usage.CompletionTokens - 1);
+        Assert.True(steps < tokensAfterPrefill, $"{steps} decode steps for {tokensAfterPrefill} tokens after the prefills");
+        Assert.True(after.MaxRequestsInBatch >= 2, $"at most {after.MaxRequestsInBatch} generation(s) per step");
+    }
+
+    [Fact]
     public async Task Describe_MoreConcurrentCallsThanRunningPlusQueue_ExtraCallsShedWithQueueFull()
     {
-        // One generation runs and MaxQueueLength (2) wait; each takes far longer than eight calls take to arrive,
-        // so at least five of them are shed.
-        const int calls = 8;
+        // MaxBatchSize (3) generations run and MaxQueueLength (2) wait; each takes far longer than ten calls take to
+        // arrive, so at least five of them are shed.
+        const int calls = 10;
         var before = (await fleet.Client.GetModelInfoAsync(new GetModelInfoRequest()).ResponseAsync.DefaultTimeout()).Stats;
         var tasks = Enumerable.Range(0, calls).Select(_ =>
         {
@@ -94,7 +120,7 @@ public sealed partial class VisionServingTests(VisionFleetFixture fleet)
 
         var shed = outcomes.Where(o => o.Error is not null).Select(o => o.Error!).ToList();
         var served = outcomes.Where(o => o.Response is not null).Select(o => o.Response!).ToList();
-        Assert.True(shed.Count >= calls - 1 - VisionFleetFixture.MaxQueueLength, $"only {shed.Count} of {calls} calls were shed");
+        Assert.True(shed.Count >= calls - VisionFleetFixture.MaxBatchSize - VisionFleetFixture.MaxQueueLength, $"only {shed.Count} of {calls} calls were shed");
         Assert.NotEmpty(served);
         Assert.All(served, r => Assert.Equal(served[0].Text, r.Text));
         Assert.All(shed, e =>

@@ -1,0 +1,38 @@
+using System.Diagnostics;
+using MultiModal.Core.Inference;
+using MultiModal.Models.Llava.Generation;
+
+namespace MultiModal.Vision.Local;
+
+/// <summary>
+/// Drives generations for the continuous-batching queue: a prefill per admitted request, then one forward pass per
+/// token for every running generation together. Called on the queue's device thread only.
+/// </summary>
+internal sealed class LlavaSequenceRunner(LlavaEngine engine, ILogger logger)
+    : ISequenceRunner<LlavaWork, LlavaSequenceRunner.Running, GenerationResult>
+{
+    /// <summary>A generation and when its prefill began (for the log line when it ends).</summary>
+    internal sealed class Running(GenerationSequence sequence, long startedAt) : IDisposable
+    {
+        public GenerationSequence Sequence { get; } = sequence;
+        public long StartedAt { get; } = startedAt;
+        public void Dispose() => Sequence.Dispose();
+    }
+
+    public Running Start(LlavaWork request)
+    {
+        var startedAt = Stopwatch.GetTimestamp();
+        return new Running(engine.Start(request), startedAt);
+    }
+
+    public void Step(IReadOnlyList<Running> running) => engine.Step(running.Select(r => r.Sequence).ToArray());
+
+    public bool TryGetResult(Running sequence, out GenerationResult result)
+    {
+        result = sequence.Sequence.Result!;
+        if (result is null) return false;
+        VisionLog.GenerationFinished(logger, result.Usage.PromptTokens, result.Usage.CompletionTokens,
+            result.FinishReason.ToString(), Stopwatch.GetElapsedTime(sequence.StartedAt).TotalMilliseconds);
+        return true;
+    }
+}

@@ -1,6 +1,9 @@
 namespace MultiModal.Core.Inference;
 
-/// <summary>How a <see cref="BatchingQueue{TRequest, TResult}"/> groups requests into forward passes. Bindable from configuration.</summary>
+/// <summary>
+/// How a <see cref="BatchingQueue{TRequest, TResult}"/> or <see cref="ContinuousBatchingQueue{TRequest, TSequence, TResult}"/>
+/// groups requests into forward passes. Bindable from configuration.
+/// </summary>
 public sealed record BatchingOptions
 {
     /// <summary>Most items (texts, images) in one forward pass; a single larger request still runs, alone.</summary>

@@ -28,4 +28,20 @@ internal static partial class CoreLog
     [LoggerMessage(EventId = 1005, EventName = "ServiceStarted", Level = LogLevel.Information,
         Message = "{Service} serving gRPC (h2c by default) on {Addresses}.")]
     public static partial void ServiceStarted(ILogger logger, string service, string addresses);
+
+    [LoggerMessage(EventId = 1006, EventName = "SequencesStepped", Level = LogLevel.Debug,
+        Message = "Queue {Queue} stepped {Sequences} sequences in {ElapsedMs:F1} ms; {Finished} finished, {Waiting} waiting.")]
+    public static partial void SequencesStepped(ILogger logger, string queue, int sequences, double elapsedMs, int finished, int waiting);
+
+    [LoggerMessage(EventId = 1007, EventName = "StepFailed", Level = LogLevel.Warning,
+        Message = "Queue {Queue}: a step of {Sequences} sequences failed; every running request fails.")]
+    public static partial void StepFailed(ILogger logger, string queue, int sequences, Exception exception);
+
+    [LoggerMessage(EventId = 1008, EventName = "SequenceFailed", Level = LogLevel.Warning,
+        Message = "Queue {Queue}: a sequence failed in {Stage}; only its request fails.")]
+    public static partial void SequenceFailed(ILogger logger, string queue, string stage, Exception exception);
+
+    [LoggerMessage(EventId = 1009, EventName = "SequenceDisposeFailed", Level = LogLevel.Warning,
+        Message = "Queue {Queue}: disposing a finished sequence threw; the queue keeps serving.")]
+    public static partial void SequenceDisposeFailed(ILogger logger, string queue, Exception exception);
 }

@@ -1,0 +1,206 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using MultiModal.Core.Logging;
+
+namespace MultiModal.Core.Inference;
+
+/// <summary>
+/// Continuous batching for requests that run as sequences advancing one step (token) at a time. Between steps the
+/// worker admits waiting requests up to <see cref="BatchingOptions.MaxBatchSize"/> running sequences, advances all of
+/// them in one batched step, and hands each finished sequence's result to its caller at once, without waiting for
+/// the others. Admission (queue bound, deadlines, cancellation, counters) is the same as
+/// <see cref="BatchingQueue{TRequest, TResult}"/>'s; every runner call happens on the queue's one worker thread.
+/// </summary>
+/// <typeparam name="TRequest">One caller's work.</typeparam>
+/// <typeparam name="TSequence">Its running state; the queue disposes each one exactly once.</typeparam>
+/// <typeparam name="TResult">What the caller gets once its sequence finished.</typeparam>
+public sealed class ContinuousBatchingQueue<TRequest, TSequence, TResult> : IDisposable where TSequence : IDisposable
+{
+    private readonly BatchingOptions _options;
+    private readonly ISequenceRunner<TRequest, TSequence, TResult> _runner;
+    private readonly ILogger _logger;
+    private readonly RequestQueue<TRequest, TResult> _requests;
+
+    /// <param name="options">
+    /// <see cref="BatchingOptions.MaxBatchSize"/>: most sequences running (stepped) together.
+    /// <see cref="BatchingOptions.MaxWait"/>: how long the oldest waiting request may wait for others to join when
+    /// nothing runs (0 starts at once); while sequences run, waiting requests join at the next step.
+    /// <see cref="BatchingOptions.MaxQueueLength"/> and <see cref="BatchingOptions.Name"/> as for
+    /// <see cref="BatchingQueue{TRequest, TResult}"/>.
+    /// </param>
+    /// <param name="runner">Starts, steps and reads the sequences, on the worker thread.</param>
+    /// <param name="logger">Receives step (Debug), shed (Warning) and failure (Warning) events.</param>
+    /// <param name="meterFactory">Creates the <c>MultiModal.Inference</c> meter; null makes a private one.</param>
+    public ContinuousBatchingQueue(
+        BatchingOptions options,
+        ISequenceRunner<TRequest, TSequence, TResult> runner,
+        ILogger logger,
+        IMeterFactory? meterFactory = null)
+    {
+        _options = options;
+        _runner = runner;
+        _logger = logger;
+        // Each request is one sequence: MaxBatchSize counts sequences.
+        _requests = new RequestQueue<TRequest, TResult>(options, static _ => 1, logger, meterFactory);
+        _requests.StartWorker("sequences", RunWorker);
+    }
+
+    /// <summary>
+    /// Counters since the queue was created: <see cref="ServingStatsSnapshot.BatchesRun"/> counts steps (failed ones
+    /// too), <see cref="ServingStatsSnapshot.ItemsRun"/> the sequences stepped summed over them,
+    /// <see cref="ServingStatsSnapshot.MaxRequestsInBatch"/> the most sequences in one step.
+    /// </summary>
+    public ServingStatsSnapshot Stats => _requests.Stats;
+
+    /// <summary>Requests waiting now (not counting running sequences).</summary>
+    public int QueueDepth => _requests.QueueDepth;
+
+    /// <summary>
+    /// Queues <paramref name="request"/> and completes with its result as soon as its sequence finished. Throws
+    /// <see cref="Errors.InferenceException"/> QUEUE_FULL when <see cref="BatchingOptions.MaxQueueLength"/> requests
+    /// already wait, DEADLINE_TOO_SHORT when <paramref name="deadline"/> already passed, MODEL_NOT_READY after Dispose.
+    /// The task is cancelled as soon as <paramref name="cancellationToken"/> is, and fails with DEADLINE_TOO_SHORT when
+    /// the deadline passes before its sequence starts; a request cancelled or expired while waiting never starts.
+    /// A sequence already running keeps being stepped until it finishes: stopping it early is the runner's call
+    /// (it sees the token through <typeparamref name="TRequest"/>).
+    /// </summary>
+    /// <param name="deadline">UTC deadline (gRPC's <c>ServerCallContext.Deadline</c>); null or MaxValue for none.</param>
+    public Task<TResult> EnqueueAsync(TRequest request, DateTime? deadline, CancellationToken cancellationToken) =>
+        _requests.Enqueue(request, deadline, cancellationToken);
+
+    /// <summary>
+    /// Stops admitting: requests still waiting fail with MODEL_NOT_READY at once; running sequences are stepped to
+    /// completion and delivered before this returns, so nothing accepted is lost. Idempotent.
+    /// </summary>
+    public void Dispose() => _requests.Dispose();
+
+    private void RunWorker()
+    {
+        var running = new List<Running>(_options.MaxBatchSize);
+        var admitted = new List<RequestQueue<TRequest, TResult>.Ticket>(_options.MaxBatchSize);
+        var stepBatch = new List<TSequence>(_options.MaxBatchSize);
+        while (true)
+        {
+            // Block only when nothing runs; otherwise new requests join between steps without holding the others up.
+            if (running.Count == 0)
+            {
+                if (!_requests.WaitAndTake(_options.MaxBatchSize, admitted))
+                {
+                    return;
+                }
+            }
+            else if (running.Count < _options.MaxBatchSize)
+            {
+                _requests.TakeReady(_options.MaxBatchSize - running.Count, admitted);
+            }
+
+            foreach (var ticket in admitted)
+            {
+                StartSequence(ticket, running);
+            }
+            admitted.Clear();
+
+            if (running.Count > 0)
+            {
+                Step(running, stepBatch);
+            }
+        }
+    }
+
+    private void StartSequence(RequestQueue<TRequest, TResult>.Ticket ticket, List<Running> running)
+    {
+        TSequence sequence;
+        try
+        {
+            sequence = _runner.Start(ticket.Request);
+        }
+        catch (Exception ex)
+        {
+            CoreLog.SequenceFailed(_logger, _options.Name, "Start", ex);
+            ticket.Fail(ex);
+            return;
+        }
+
+        var started = new Running(ticket, sequence);
+        if (!TryFinish(started))
+        {
+            running.Add(started);
+        }
+    }
+
+    private void Step(List<Running> running, List<TSequence> stepBatch)
+    {
+        stepBatch.Clear();
+        foreach (var r in running)
+        {
+            stepBatch.Add(r.Sequence);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        Exception? failure = null;
+        try
+        {
+            _runner.Step(stepBatch);
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+        }
+        var elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        // Counted before any caller hears back, so a caller reading Stats after its result sees its steps.
+        var waiting = _requests.RecordBatch(running.Count, running.Count);
+
+        if (failure is not null)
+        {
+            CoreLog.StepFailed(_logger, _options.Name, running.Count, failure);
+            foreach (var r in running)
+            {
+                r.Ticket.Fail(failure);
+                DisposeSequence(r.Sequence);
+            }
+            running.Clear();
+            return;
+        }
+
+        var stepped = running.Count;
+        var finished = running.RemoveAll(TryFinish);
+        CoreLog.SequencesStepped(_logger, _options.Name, stepped, elapsedMs, finished, waiting);
+    }
+
+    /// <summary>Delivers and disposes the sequence if it finished (or reading its result threw); false while it needs more steps.</summary>
+    private bool TryFinish(Running r)
+    {
+        try
+        {
+            if (!_runner.TryGetResult(r.Sequence, out var result))
+            {
+                return false;
+            }
+            r.Ticket.Succeed(result);
+        }
+        catch (Exception ex)
+        {
+            CoreLog.SequenceFailed(_logger, _options.Name, "TryGetResult", ex);
+            r.Ticket.Fail(ex);
+        }
+        DisposeSequence(r.Sequence);
+        return true;
+    }
+
+    private void DisposeSequence(TSequence sequence)
+    {
+        // A throwing Dispose must not take the worker thread (and every later request) down with it.
+        try
+        {
+            sequence.Dispose();
+        }
+        catch (Exception ex)
+        {
+            CoreLog.SequenceDisposeFailed(_logger, _options.Name, ex);
+        }
+    }
+
+    /// <summary>A request whose sequence is running.</summary>
+    private readonly record struct Running(RequestQueue<TRequest, TResult>.Ticket Ticket, TSequence Sequence);
+}

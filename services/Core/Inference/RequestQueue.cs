@@ -1,0 +1,285 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using MultiModal.Contracts.Common.V1;
+using MultiModal.Core.Errors;
+using MultiModal.Core.Logging;
+
+namespace MultiModal.Core.Inference;
+
+/// <summary>
+/// The admission side shared by <see cref="BatchingQueue{TRequest, TResult}"/> and
+/// <see cref="ContinuousBatchingQueue{TRequest, TSequence, TResult}"/>: a bounded FIFO of waiting requests (QUEUE_FULL
+/// beyond it), deadline and cancellation while waiting, the serving counters and metrics, and the one worker thread a
+/// queue runs its model calls on. What the worker does with the requests it takes is the owning queue's business.
+/// </summary>
+internal sealed partial class RequestQueue<TRequest, TResult> : IDisposable
+{
+    private readonly BatchingOptions _options;
+    private readonly Func<TRequest, int> _sizeOf;
+    private readonly ILogger _logger;
+    private readonly BatchingMetrics _metrics;
+    private Thread? _worker;
+
+    // Guards everything below. A plain object (not System.Threading.Lock) because the worker sleeps on Monitor.Wait.
+    private readonly object _gate = new();
+    private readonly LinkedList<Ticket> _waiting = new();
+    private int _waitingItems;
+    private bool _disposed;
+    private ulong _accepted, _rejected, _batches, _items;
+    private int _maxRequestsInBatch;
+
+    /// <param name="options">Validated here: queue bound, MaxWait and the name used in logs and metrics.</param>
+    /// <param name="sizeOf">Items in a request, weighed against the <c>maxItems</c> of the take methods.</param>
+    /// <param name="logger">Receives shed (Warning) and skipped-request (Debug) events.</param>
+    /// <param name="meterFactory">Creates the <c>MultiModal.Inference</c> meter; null makes a private one.</param>
+    public RequestQueue(BatchingOptions options, Func<TRequest, int> sizeOf, ILogger logger, IMeterFactory? meterFactory)
+    {
+        options.Validate();
+        _options = options;
+        _sizeOf = sizeOf;
+        _logger = logger;
+        _metrics = new BatchingMetrics(options.Name, () => QueueDepth, meterFactory);
+    }
+
+    /// <summary>Counters since the queue was created.</summary>
+    public ServingStatsSnapshot Stats
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return new(_accepted, _rejected, _batches, _items, _maxRequestsInBatch, _waiting.Count);
+            }
+        }
+    }
+
+    /// <summary>Requests waiting now (not counting those the worker took).</summary>
+    public int QueueDepth
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _waiting.Count;
+            }
+        }
+    }
+
+    /// <summary>Starts the worker thread, named after the queue and <paramref name="role"/>; called once, by the owner.</summary>
+    public void StartWorker(string role, Action run)
+    {
+        _worker = new Thread(() => run()) { IsBackground = true, Name = $"{_options.Name} {role}" };
+        _worker.Start();
+    }
+
+    /// <summary>
+    /// Queues <paramref name="request"/>; its task completes when the owner succeeds or fails its ticket. Throws
+    /// <see cref="InferenceException"/> QUEUE_FULL when <see cref="BatchingOptions.MaxQueueLength"/> requests already
+    /// wait, DEADLINE_TOO_SHORT when <paramref name="deadline"/> already passed, MODEL_NOT_READY after Dispose.
+    /// The task is cancelled as soon as <paramref name="cancellationToken"/> is, and fails with DEADLINE_TOO_SHORT when
+    /// the deadline passes while it waits; either way the worker never takes it.
+    /// </summary>
+    public Task<TResult> Enqueue(TRequest request, DateTime? deadline, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<TResult>(cancellationToken);
+        }
+        var ticket = new Ticket(this, request, SizeOf(request), deadline ?? DateTime.MaxValue, cancellationToken);
+        if (ticket.IsExpired(DateTime.UtcNow))
+        {
+            throw InferenceException.DeadlineTooShort();
+        }
+
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                throw InferenceException.ModelNotReady();
+            }
+            if (_waiting.Count >= _options.MaxQueueLength)
+            {
+                _rejected++;
+                ticket = null;
+            }
+            else
+            {
+                ticket.Node = _waiting.AddLast(ticket);
+                _waitingItems += ticket.Size;
+                _accepted++;
+                Monitor.Pulse(_gate);
+            }
+        }
+
+        if (ticket is null)
+        {
+            _metrics.Rejected(ErrorReasons.ToWire(ErrorReason.QueueFull));
+            CoreLog.QueueFull(_logger, _options.Name, _options.MaxQueueLength);
+            throw InferenceException.QueueFull(_options.MaxQueueLength);
+        }
+
+        // Registered after the request is visible to the worker: if the token fires in between, Cancel() still finds it.
+        ticket.Registration = cancellationToken.UnsafeRegister(static state => ((Ticket)state!).Cancel(), ticket);
+        return ticket.Completion.Task;
+    }
+
+    /// <summary>
+    /// Worker side: blocks until requests wait, then lets others join until <paramref name="maxItems"/> items wait or
+    /// the oldest has waited <see cref="BatchingOptions.MaxWait"/>, and takes them as <see cref="TakeReady"/> does.
+    /// False once disposed (nothing is waiting then).
+    /// </summary>
+    public bool WaitAndTake(int maxItems, List<Ticket> taken)
+    {
+        List<Ticket>? dead = null;
+        lock (_gate)
+        {
+            while (true)
+            {
+                if (_disposed)
+                {
+                    return false;
+                }
+                if (_waiting.First is not { } first)
+                {
+                    Monitor.Wait(_gate);
+                    continue;
+                }
+
+                // Counted from when the oldest was enqueued, so a request that already waited is not delayed further.
+                var waitMs = _options.MaxWait.TotalMilliseconds - Stopwatch.GetElapsedTime(first.Value.EnqueuedAt).TotalMilliseconds;
+                if (_waitingItems < maxItems && waitMs > 0)
+                {
+                    // Ceiling: Monitor.Wait rounds down, and a 0 ms wait would spin.
+                    Monitor.Wait(_gate, (int)Math.Ceiling(waitMs));
+                    continue;
+                }
+                break;
+            }
+            TakeLocked(maxItems, taken, ref dead);
+        }
+        Skip(dead);
+        return true;
+    }
+
+    /// <summary>
+    /// Worker side, without blocking: takes waiting requests from the front while their items fit in
+    /// <paramref name="maxItems"/>; the first is always taken so an oversized request still runs (alone). Requests
+    /// already cancelled or past their deadline are completed as such and not taken.
+    /// </summary>
+    public void TakeReady(int maxItems, List<Ticket> taken)
+    {
+        List<Ticket>? dead = null;
+        lock (_gate)
+        {
+            TakeLocked(maxItems, taken, ref dead);
+        }
+        Skip(dead);
+    }
+
+    /// <summary>
+    /// Counts one forward pass (failed ones too) in the stats and the batch-size histogram; returns how many requests
+    /// wait now, for the owner's log line.
+    /// </summary>
+    public int RecordBatch(int requests, int items)
+    {
+        int waiting;
+        lock (_gate)
+        {
+            _batches++;
+            _items += (ulong)items;
+            _maxRequestsInBatch = Math.Max(_maxRequestsInBatch, requests);
+            waiting = _waiting.Count;
+        }
+        _metrics.BatchRun(items);
+        return waiting;
+    }
+
+    /// <summary>
+    /// Stops admitting: requests still waiting fail with MODEL_NOT_READY at once and the worker's take methods find
+    /// nothing more; then waits for the worker to finish what it took (unless called on the worker itself).
+    /// Idempotent; a second call returns at once.
+    /// </summary>
+    public void Dispose()
+    {
+        List<Ticket> orphans;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            orphans = [.. _waiting];
+            foreach (var t in orphans)
+            {
+                t.Node = null;
+            }
+            _waiting.Clear();
+            _waitingItems = 0;
+            Monitor.PulseAll(_gate);
+        }
+
+        foreach (var t in orphans)
+        {
+            t.Fail(InferenceException.ModelNotReady());
+        }
+        if (_worker is not null && Thread.CurrentThread != _worker)
+        {
+            _worker.Join();
+        }
+        _metrics.Dispose();
+    }
+
+    private int SizeOf(TRequest request)
+    {
+        var size = _sizeOf(request);
+        ArgumentOutOfRangeException.ThrowIfNegative(size, "sizeOf(request)");
+        return size;
+    }
+
+    private void TakeLocked(int maxItems, List<Ticket> taken, ref List<Ticket>? dead)
+    {
+        var now = DateTime.UtcNow;
+        var items = 0;
+        var first = true;
+        while (_waiting.First is { } node)
+        {
+            var t = node.Value;
+            var isDead = t.CancellationToken.IsCancellationRequested || t.IsExpired(now);
+            if (!isDead && !first && items + t.Size > maxItems)
+            {
+                break;
+            }
+            _waiting.RemoveFirst();
+            t.Node = null;
+            _waitingItems -= t.Size;
+            if (isDead)
+            {
+                (dead ??= []).Add(t);
+                continue;
+            }
+            taken.Add(t);
+            items += t.Size;
+            first = false;
+        }
+    }
+
+    /// <summary>Completes requests found dead in the queue, outside the gate (their continuations run elsewhere anyway).</summary>
+    private void Skip(List<Ticket>? dead)
+    {
+        foreach (var t in dead ?? [])
+        {
+            if (t.CancellationToken.IsCancellationRequested)
+            {
+                CoreLog.RequestSkipped(_logger, _options.Name, "cancelled");
+                t.Cancel();
+            }
+            else
+            {
+                CoreLog.RequestSkipped(_logger, _options.Name, "deadline passed");
+                t.Fail(InferenceException.DeadlineTooShort());
+            }
+        }
+    }
+}

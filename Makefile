@@ -6,7 +6,7 @@
 #   make run-diffusion MODEL=<diffusers-folder> PORT=<n> one Diffusion service in the foreground
 #   make run-gateway PORT=<n> CLIP=<url>[,<url>...] [DIFFUSION=...]  the gateway in the foreground
 #   make models         the built-in default models (random weights, real tokenizers) under models/
-#   make bench          all benchmarks (bench-clip, bench-vision, bench-diffusion; method and results: tests/Bench/README.md)
+#   make bench          all benchmarks (bench-clip, bench-vision, bench-diffusion, bench-load; method and results: tests/Bench/README.md)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := build
@@ -28,7 +28,7 @@ VISION_DLL := $(call out,services/Vision,Vision)
 MODELKIT_DLL := $(call out,services/ModelKit,ModelKit)
 BENCH_DLL := tests/Bench/bin/$(CONFIG)/net10.0/MultiModal.Tests.Bench.dll
 
-.PHONY: build test test-unit test-golden test-integration proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-clip bench-vision bench-diffusion k8s-render clean
+.PHONY: build test test-unit test-golden test-integration proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-clip bench-vision bench-diffusion bench-load k8s-render clean
 
 build:
 	$(DOTNET) build MultiModal.Services.sln -c $(CONFIG) -v q -nologo
@@ -81,9 +81,9 @@ run-gateway: build
 	$(DOTNET) $(GATEWAY_DLL) --contentRoot $(abspath $(dir $(GATEWAY_DLL))) --urls http://127.0.0.1:$(PORT) $(if $(CLIP),--Gateway:Upstreams:Clip=$(CLIP)) \
 		$(if $(VISION),--Gateway:Upstreams:Vision=$(VISION)) $(if $(DIFFUSION),--Gateway:Upstreams:Diffusion=$(DIFFUSION))
 
-# `make bench` runs all three (CPU: ~20-30 min, most of it the SD 1.5-shaped UNet); bench-clip / bench-vision /
-# bench-diffusion run one. Method and recorded results: tests/Bench/README.md.
-bench: bench-clip bench-vision bench-diffusion
+# `make bench` runs them all (CPU: ~20-30 min, most of it the SD 1.5-shaped UNet); bench-clip / bench-vision /
+# bench-diffusion / bench-load run one. Method and recorded results: tests/Bench/README.md.
+bench: bench-clip bench-vision bench-diffusion bench-load
 
 bench-clip: build models
 	@test -f $(MODELS)/clip-vit-b-32/model.safetensors || $(DOTNET) $(MODELKIT_DLL) clip $(MODELS)/clip-vit-b-32 --preset vit-b-32 --seed 0
@@ -96,6 +96,12 @@ bench-vision: build models
 bench-diffusion: build models
 	@test -f $(MODELS)/sd15/model_index.json || $(DOTNET) $(MODELKIT_DLL) sd $(MODELS)/sd15 --preset sd15 --seed 0
 	$(DOTNET) $(BENCH_DLL) --diffusion $(abspath $(MODELS)/sd15)
+
+bench-load: build models
+	@test -f $(MODELS)/llava-tinyllama/model.safetensors || $(DOTNET) $(MODELKIT_DLL) llava $(MODELS)/llava-tinyllama --preset tinyllama-vitl336 --seed 0
+	@test -f $(MODELS)/sd15/model_index.json || $(DOTNET) $(MODELKIT_DLL) sd $(MODELS)/sd15 --preset sd15 --seed 0
+	$(DOTNET) $(BENCH_DLL) --load $(MODELS)/llava-tinyllama
+	$(DOTNET) $(BENCH_DLL) --load $(MODELS)/sd15
 
 k8s-render:
 	kubectl kustomize k8s/overlays/dev >/dev/null && kubectl kustomize k8s/overlays/prod >/dev/null && echo "k8s overlays render"

@@ -4,11 +4,17 @@ using MultiModal.Tests.Bench;
 // Usage: MultiModal.Tests.Bench --model <clip-folder> [--seconds N]
 //        MultiModal.Tests.Bench --diffusion <sd-folder> [--size 512] [--steps 2] [--target-steps 20] [--unet-iters 2] [--device cpu]
 //        MultiModal.Tests.Bench --vision <llava-folder> [--decode-tokens N]
+//        MultiModal.Tests.Bench --load <llava-folder | diffusers-folder>
 if (Option("--diffusion") is { } sdFolder)
 {
     DiffusionBench.Run(new DiffusionBench.Options(sdFolder,
         Size: Int("--size", 512), Steps: Int("--steps", 2), TargetSteps: Int("--target-steps", 20),
         UnetIterations: Int("--unet-iters", 2), Device: Option("--device") ?? "cpu"));
+    return;
+}
+if (Option("--load") is { } loadFolder)
+{
+    LoadBench.Run(Path.GetFullPath(loadFolder));
     return;
 }
 if (Option("--vision") is { } vision)

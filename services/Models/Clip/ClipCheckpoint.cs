@@ -8,17 +8,17 @@ namespace MultiModal.Models.Clip;
 public static class ClipCheckpoint
 {
     /// <summary>
-    /// Builds the model from <c>config.json</c>, loads the weights strictly, then moves it to the device and dtype.
+    /// Builds the model from <c>config.json</c> on the meta device and materializes it from the weights, strictly, on
+    /// the device in the dtype.
     /// Older checkpoints carry <c>*.embeddings.position_ids</c> buffers, which transformers ≥ 4.31 ignores: so do we.
     /// </summary>
     public static ClipModel Load(string folder, Device device, ScalarType dtype)
     {
         var config = ClipConfig.Load(Path.Combine(folder, "config.json"));
         var checkpoint = SafeTensorsCheckpoint.Open(folder);
-        var model = new ClipModel(config);
-        StateDictLoader.LoadStrict("CLIPModel", model, checkpoint, ignore: IsIgnorableBuffer);
+        var model = new ClipModel(config, META);
+        StateDictLoader.Materialize("CLIPModel", model, checkpoint, device, dtype, ignore: IsIgnorableBuffer);
         model.eval();
-        model.to(dtype).to(device);
         return model;
     }
 

@@ -67,11 +67,10 @@ public sealed class ClipTextModel : Module
     {
         var config = ClipTextConfig.Load(Path.Combine(folder, "config.json"));
         var checkpoint = SafeTensorsCheckpoint.Open(folder, "model", variant);
-        var model = new ClipTextModel(config, device);
-        StateDictLoader.LoadStrict("CLIPTextModel", model, checkpoint,
+        var model = new ClipTextModel(config, META);
+        StateDictLoader.Materialize("CLIPTextModel", model, checkpoint, device, dtype,
             ignore: key => key == "text_model.embeddings.position_ids");
         model.eval();
-        model.to(dtype);
         return model;
     }
 }

@@ -100,10 +100,9 @@ public sealed class UNet2DConditionModel : Module
     {
         var config = UNet2DConditionConfig.Load(Path.Combine(folder, "config.json"));
         var checkpoint = SafeTensorsCheckpoint.Open(folder, "diffusion_pytorch_model", variant);
-        var model = new UNet2DConditionModel(config, device);
-        StateDictLoader.LoadStrict("UNet2DConditionModel", model, checkpoint);
+        var model = new UNet2DConditionModel(config, META);
+        StateDictLoader.Materialize("UNet2DConditionModel", model, checkpoint, device, dtype);
         model.eval();
-        model.to(dtype);
         return model;
     }
 

@@ -222,10 +222,9 @@ public sealed class AutoencoderKL : Module
     {
         var config = AutoencoderKLConfig.Load(Path.Combine(folder, "config.json"));
         var checkpoint = SafeTensorsCheckpoint.Open(folder, "diffusion_pytorch_model", variant);
-        var model = new AutoencoderKL(config, device);
-        StateDictLoader.LoadStrict("AutoencoderKL", model, checkpoint, remap: KeyRemaps.VaeLegacyAttention(checkpoint));
+        var model = new AutoencoderKL(config, META);
+        StateDictLoader.Materialize("AutoencoderKL", model, checkpoint, device, dtype, remap: KeyRemaps.VaeLegacyAttention(checkpoint));
         model.eval();
-        model.to(dtype);
         return model;
     }
 

@@ -1,9 +1,10 @@
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MultiModal.Models.Weights;
 
-/// <summary>Copies checkpoint tensors into a module's parameters and buffers, strictly.</summary>
+/// <summary>Loads checkpoint tensors into a module's parameters and buffers, strictly: by copy, or by materializing a meta-device module.</summary>
 public static class StateDictLoader
 {
     /// <summary>
@@ -17,6 +18,54 @@ public static class StateDictLoader
         Func<string, string>? remap = null, Func<string, bool>? ignore = null)
     {
         var targets = module.state_dict();
+        var wanted = Match(modelName, targets, checkpoint, remap, ignore);
+
+        using var _ = no_grad();
+        foreach (var (checkpointKey, moduleKey) in wanted)
+        {
+            using var scope = NewDisposeScope();
+            targets[moduleKey].copy_(checkpoint.Load(checkpointKey));
+        }
+    }
+
+    /// <summary>
+    /// Gives a module built on the <c>meta</c> device (names and shapes only) its weights: every parameter becomes the
+    /// checkpoint's tensor converted to <paramref name="dtype"/> on <paramref name="device"/>. Nothing is initialised at
+    /// random first and nothing exists twice, which is what makes loading fast (PyTorch's <c>skip_init</c> /
+    /// transformers' <c>low_cpu_mem_usage</c>). Same strict checks, <paramref name="remap"/> and <paramref name="ignore"/>
+    /// as <see cref="LoadStrict"/>; the module must have no buffers (ours have none) and may not be used until this returns.
+    /// </summary>
+    public static void Materialize(string modelName, nn.Module module, SafeTensorsCheckpoint checkpoint, Device device,
+        ScalarType dtype, Func<string, string>? remap = null, Func<string, bool>? ignore = null)
+    {
+        if (module.named_buffers().Any())
+            throw new NotSupportedException($"{modelName} has buffers; only parameters can be materialized from a checkpoint.");
+        var wanted = Match(modelName, module.state_dict(), checkpoint, remap, ignore).ToDictionary(kv => kv.Value, kv => kv.Key);
+
+        var owners = module.named_modules().ToDictionary(m => m.name, m => m.module);
+        owners[""] = module;
+        using var _ = no_grad();
+        foreach (var (path, placeholder) in module.named_parameters().ToList())
+        {
+            var dot = path.LastIndexOf('.');
+            var owner = owners[dot < 0 ? "" : path[..dot]];
+            Tensor weight;
+            using (var scope = NewDisposeScope())
+            {
+                var stored = checkpoint.Load(wanted[path]);
+                // An own copy even when dtype and device already match: never the memory-mapped file itself.
+                weight = (stored.is_floating_point() ? stored.to(dtype, device, copy: true) : stored.to(device, copy: true))
+                    .MoveToOuterDisposeScope();
+            }
+            ModuleParameters.Replace(owner, path[(dot + 1)..], new Parameter(weight, requires_grad: false));
+            placeholder.Dispose();
+        }
+    }
+
+    // Module key → checkpoint key for every parameter and persistent buffer; throws naming what does not match.
+    private static Dictionary<string, string> Match(string modelName, Dictionary<string, Tensor> targets,
+        SafeTensorsCheckpoint checkpoint, Func<string, string>? remap, Func<string, bool>? ignore)
+    {
         var wanted = targets.Keys.ToDictionary(k => remap?.Invoke(k) ?? k, k => k, StringComparer.Ordinal);
 
         var missing = wanted.Keys.Where(k => !checkpoint.Entries.ContainsKey(k)).ToList();
@@ -32,13 +81,7 @@ public static class StateDictLoader
                 $"Checkpoint in '{checkpoint.Folder}' does not match {modelName}: " +
                 Describe("missing", missing) + Describe("unexpected", unexpected) + Describe("mis-shaped", misShaped) +
                 "Check that config.json belongs to these weights.");
-
-        using var _ = no_grad();
-        foreach (var (checkpointKey, moduleKey) in wanted)
-        {
-            using var scope = NewDisposeScope();
-            targets[moduleKey].copy_(checkpoint.Load(checkpointKey));
-        }
+        return wanted;
     }
 
     private static string Describe(string what, List<string> keys) => keys.Count == 0 ? ""

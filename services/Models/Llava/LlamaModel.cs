@@ -104,30 +104,66 @@ public sealed class LlamaRotaryEmbedding
 
 /// <summary>
 /// Per-layer key/value cache (transformers' legacy tuple cache): keys stored after RoPE, before the GQA repeat, each
-/// (B, kv_heads, S, d). Tensors are detached from dispose scopes so they survive per-step scopes; dispose the cache.
+/// (B, kv_heads, S, d). Stored in buffers with room to spare that double when full (capped at the model's context), so
+/// a decode step writes its one new position in place instead of copying the whole cache. The buffers are detached from
+/// dispose scopes, so they survive per-step scopes; dispose the cache.
 /// </summary>
 public sealed class LlamaKvCache : IDisposable
 {
-    private readonly Tensor?[] _keys, _values;
+    private const long MinCapacity = 64;
+    private readonly Tensor?[] _keys, _values;                                    // (B, kv, capacity, d)
+    private readonly long[] _lengths;
+    private readonly long _maxLength;
 
-    public LlamaKvCache(int numLayers) => (_keys, _values) = (new Tensor?[numLayers], new Tensor?[numLayers]);
+    /// <param name="numLayers">Decoder layers.</param>
+    /// <param name="maxLength">
+    /// Most positions this cache will hold (at most max_position_embeddings; for a generation, prompt + max new tokens):
+    /// buffers never grow past it, so a generation never holds room it cannot use.
+    /// </param>
+    public LlamaKvCache(int numLayers, long maxLength = long.MaxValue) =>
+        (_keys, _values, _lengths, _maxLength) = (new Tensor?[numLayers], new Tensor?[numLayers], new long[numLayers], maxLength);
 
     /// <summary>Cached positions (S), i.e. where the next token's position starts.</summary>
-    public long Length => _keys[0]?.shape[2] ?? 0;
+    public long Length => _lengths[0];
 
-    public Tensor Key(int layer) => _keys[layer] ?? throw new InvalidOperationException($"Layer {layer} has no cached keys yet.");
-    public Tensor Value(int layer) => _values[layer] ?? throw new InvalidOperationException($"Layer {layer} has no cached values yet.");
+    /// <summary>Positions the buffers of layer 0 hold room for (for tests and memory accounting).</summary>
+    public long Capacity => _keys[0]?.shape[2] ?? 0;
 
-    /// <summary>Appends this step's (B, kv, T, d) key/value along the sequence and returns the full cached tensors.</summary>
+    /// <summary>Cached keys of <paramref name="layer"/>: a (B, kv, S, d) view of the buffer.</summary>
+    public Tensor Key(int layer) => (_keys[layer] ?? throw new InvalidOperationException($"Layer {layer} has no cached keys yet.")).narrow(2, 0, _lengths[layer]);
+
+    /// <summary>Cached values of <paramref name="layer"/>: a (B, kv, S, d) view of the buffer.</summary>
+    public Tensor Value(int layer) => (_values[layer] ?? throw new InvalidOperationException($"Layer {layer} has no cached values yet.")).narrow(2, 0, _lengths[layer]);
+
+    /// <summary>Appends this step's (B, kv, T, d) key/value along the sequence and returns views of all cached positions.</summary>
     internal (Tensor Key, Tensor Value) Append(int layer, Tensor key, Tensor value)
     {
-        var k = _keys[layer] is { } oldK ? cat([oldK, key], dim: 2) : key.alias();
-        var v = _values[layer] is { } oldV ? cat([oldV, value], dim: 2) : value.alias();
-        _keys[layer]?.Dispose();
-        _values[layer]?.Dispose();
-        _keys[layer] = k.DetachFromDisposeScope();
-        _values[layer] = v.DetachFromDisposeScope();
-        return (k, v);
+        long length = _lengths[layer], added = key.shape[2];
+        if (_keys[layer] is null || length + added > _keys[layer]!.shape[2])
+        {
+            var needed = length + added;
+            var capacity = Math.Max(needed, Math.Min(_maxLength, Math.Max(MinCapacity, 2 * needed)));
+            _keys[layer] = Grow(_keys[layer], key, length, capacity);
+            _values[layer] = Grow(_values[layer], value, length, capacity);
+        }
+        using (var k = _keys[layer]!.narrow(2, length, added)) k.copy_(key);
+        using (var v = _values[layer]!.narrow(2, length, added)) v.copy_(value);
+        _lengths[layer] = length + added;
+        return (Key(layer), Value(layer));
+    }
+
+    // A buffer of `capacity` positions shaped and typed like `like`, holding the first `length` positions of `old`.
+    private static Tensor Grow(Tensor? old, Tensor like, long length, long capacity)
+    {
+        var buffer = empty([like.shape[0], like.shape[1], capacity, like.shape[3]], like.dtype, like.device).DetachFromDisposeScope();
+        if (old is not null)
+        {
+            using (var kept = old.narrow(2, 0, length))
+            using (var target = buffer.narrow(2, 0, length))
+                target.copy_(kept);
+            old.Dispose();
+        }
+        return buffer;
     }
 
     public void Dispose()
@@ -137,6 +173,7 @@ public sealed class LlamaKvCache : IDisposable
             _keys[i]?.Dispose();
             _values[i]?.Dispose();
             _keys[i] = _values[i] = null;
+            _lengths[i] = 0;
         }
     }
 }
@@ -204,12 +241,20 @@ internal sealed class LlamaAttention : nn.Module
     {
         // The cache keeps keys after RoPE and before the GQA repeat, as transformers' past_key_values do.
         var (k, v) = cache is null ? (k1.alias(), v0.alias()) : cache.Append(_layerIdx, k1, v0);       // (B, nkv, S, hd)
-        using var keys = RepeatKv(k);                                                                   // (B, nh, S, hd)
-        using var values = RepeatKv(v);
-        if (cache is null) { k.Dispose(); v.Dispose(); }
-
+        using var keys = k;
+        using var values = v;
+        var nRep = _numHeads / _numKvHeads;
         // SDPA scales by 1/sqrt(hd) like the eager path's division. Pass the mask positionally.
-        return functional.scaled_dot_product_attention(q, keys, values, mask);
+        if (nRep == 1)
+            return functional.scaled_dot_product_attention(q, keys, values, mask);
+
+        // repeat_kv without the copy: query head h uses KV head h / n_rep, so the n_rep query heads of one KV head are
+        // stacked as extra query rows against that head's keys (row r·T + t is query head kv·n_rep + r at position t).
+        long b = q.shape[0], t = q.shape[2];
+        using var grouped = q.reshape(b, _numKvHeads, nRep * t, _headDim);                             // (B, nkv, n_rep·T, hd)
+        using var groupedMask = mask?.repeat(1, 1, nRep, 1);                                            // (1, 1, n_rep·T, S)
+        using var y = functional.scaled_dot_product_attention(grouped, keys, values, groupedMask);     // (B, nkv, n_rep·T, hd)
+        return y.reshape(b, _numHeads, t, _headDim);                                                    // (B, nh, T, hd)
     }
 
     // Sequences of different lengths: row r's one new query attends to row r's own cache, so no padding and no mask.
@@ -233,15 +278,6 @@ internal sealed class LlamaAttention : nn.Module
         {
             foreach (var row in rows) row?.Dispose();
         }
-    }
-
-    // repeat_kv: each KV head serves n_rep consecutive query heads. (B, nkv, S, hd) → (B, nkv·n_rep, S, hd)
-    private Tensor RepeatKv(Tensor x)
-    {
-        var nRep = _numHeads / _numKvHeads;
-        if (nRep == 1) return x.alias();
-        long b = x.shape[0], s = x.shape[2];
-        return x.unsqueeze(2).expand(b, _numKvHeads, nRep, s, _headDim).reshape(b, _numHeads, s, _headDim);
     }
 }
 
@@ -398,6 +434,7 @@ public sealed class LlamaForCausalLM : nn.Module
         return Logits(last);
     }
 
-    /// <summary>A cache sized for this decoder.</summary>
-    public LlamaKvCache NewCache() => new(model.Config.NumHiddenLayers);
+    /// <summary>A cache for this decoder, for at most <paramref name="maxLength"/> positions (default: the model's context).</summary>
+    public LlamaKvCache NewCache(long? maxLength = null) =>
+        new(model.Config.NumHiddenLayers, Math.Min(maxLength ?? long.MaxValue, model.Config.MaxPositionEmbeddings));
 }

@@ -235,6 +235,6 @@ public sealed class LlavaForConditionalGeneration : nn.Module
         return language_model.Model.EmbedTokens(lookup);
     }
 
-    /// <summary>A KV cache sized for the decoder.</summary>
-    public LlamaKvCache NewCache() => language_model.NewCache();
+    /// <summary>A KV cache for the decoder, for at most <paramref name="maxLength"/> positions (default: its context).</summary>
+    public LlamaKvCache NewCache(long? maxLength = null) => language_model.NewCache(maxLength);
 }

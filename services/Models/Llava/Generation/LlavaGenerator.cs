@@ -82,7 +82,7 @@ public sealed class LlavaGenerator(LlavaForConditionalGeneration model, LlamaTok
                 $"The prompt takes {promptLength} positions ({imageRows} for images); the model allows {maxPositions} including the output.");
 
         var sequence = new GenerationSequence(tokenizer, eosTokenIds, options, input_ids, promptLength, imageRows, maxPositions,
-            model.NewCache(), onUpdate, cancellationToken);
+            model.NewCache(promptLength + options.MaxNewTokens), onUpdate, cancellationToken);
         try
         {
             if (cancellationToken.IsCancellationRequested)

@@ -5,7 +5,9 @@
 // Deviations: inference only (no dropout, no pretraining_tp slicing, which only reorders the same sums); attention via
 // scaled_dot_product_attention with a boolean causal mask (4.37 on torch 1.13 ran the eager path: same softmax, other
 // summation order); cos/sin are computed for the positions in use instead of the cached cos_cached/sin_cached tables
-// (the same float32 products p·inv_freq, so the same values); batch without padding (no attention_mask input).
+// (the same float32 products p·inv_freq, so the same values); batch without padding (no attention_mask input);
+// repeat_kv is not materialized: the query heads sharing a KV head attend as extra query rows (the same dot products);
+// the KV cache writes into preallocated buffers instead of torch.cat per step.
 // Addition: a decode step over sequences that each own a cache of its own length (ForwardStep), for serving
 // concurrent generations together: the projections and the MLP run batched, attention runs per row on that row's cache.
 using TorchSharp;

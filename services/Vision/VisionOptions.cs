@@ -32,6 +32,14 @@ public sealed class VisionOptions
     /// </summary>
     [Range(1, 256)] public int MaxBatchSize { get; set; } = 8;
 
+    /// <summary>
+    /// Most KV-cache positions the running generations may hold together (local backend), each counted at its bound:
+    /// prompt (image rows included) + max_tokens. A request that does not fit waits (FIFO) until running ones finish;
+    /// one that exceeds it alone runs alone. 0: no bound besides <see cref="MaxBatchSize"/>. Size it to the device
+    /// memory left after the weights: the log line "KV cache" at start-up gives the bytes per position.
+    /// </summary>
+    [Range(0, long.MaxValue)] public long MaxBatchTokens { get; set; }
+
     /// <summary>Requests allowed to wait while <see cref="MaxBatchSize"/> generate; beyond it calls get RESOURCE_EXHAUSTED (QUEUE_FULL).</summary>
     [Range(1, 100_000)] public int MaxQueueLength { get; set; } = 64;
 

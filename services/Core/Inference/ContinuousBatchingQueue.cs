@@ -21,6 +21,7 @@ public sealed class ContinuousBatchingQueue<TRequest, TSequence, TResult> : IDis
     private readonly ISequenceRunner<TRequest, TSequence, TResult> _runner;
     private readonly ILogger _logger;
     private readonly RequestQueue<TRequest, TResult> _requests;
+    private readonly SequenceBudget<TRequest>? _budget;
 
     /// <param name="options">
     /// <see cref="BatchingOptions.MaxBatchSize"/>: most sequences running (stepped) together.
@@ -32,12 +33,16 @@ public sealed class ContinuousBatchingQueue<TRequest, TSequence, TResult> : IDis
     /// <param name="runner">Starts, steps and reads the sequences, on the worker thread.</param>
     /// <param name="logger">Receives step (Debug), shed (Warning) and failure (Warning) events.</param>
     /// <param name="meterFactory">Creates the <c>MultiModal.Inference</c> meter; null makes a private one.</param>
+    /// <param name="budget">A bound on the running sequences' total cost besides their count; null for none.</param>
     public ContinuousBatchingQueue(
         BatchingOptions options,
         ISequenceRunner<TRequest, TSequence, TResult> runner,
         ILogger logger,
-        IMeterFactory? meterFactory = null)
+        IMeterFactory? meterFactory = null,
+        SequenceBudget<TRequest>? budget = null)
     {
+        budget?.Validate();
+        _budget = budget;
         _options = options;
         _runner = runner;
         _logger = logger;
@@ -85,14 +90,14 @@ public sealed class ContinuousBatchingQueue<TRequest, TSequence, TResult> : IDis
             // Block only when nothing runs; otherwise new requests join between steps without holding the others up.
             if (running.Count == 0)
             {
-                if (!_requests.WaitAndTake(_options.MaxBatchSize, admitted))
+                if (!_requests.WaitAndTake(_options.MaxBatchSize, admitted, Admission(running)))
                 {
                     return;
                 }
             }
             else if (running.Count < _options.MaxBatchSize)
             {
-                _requests.TakeReady(_options.MaxBatchSize - running.Count, admitted);
+                _requests.TakeReady(_options.MaxBatchSize - running.Count, admitted, Admission(running));
             }
 
             foreach (var ticket in admitted)
@@ -106,6 +111,35 @@ public sealed class ContinuousBatchingQueue<TRequest, TSequence, TResult> : IDis
                 Step(running, stepBatch);
             }
         }
+    }
+
+    /// <summary>
+    /// The budget's admission rule for one take: requests fit while their costs fit next to the running ones; with
+    /// nothing running, the first is admitted whatever its cost. Null without a budget.
+    /// </summary>
+    private Func<TRequest, bool>? Admission(List<Running> running)
+    {
+        if (_budget is null)
+        {
+            return null;
+        }
+        var remaining = _budget.MaxTotal;
+        foreach (var r in running)
+        {
+            remaining -= r.Cost;
+        }
+        var alone = running.Count == 0;
+        return request =>
+        {
+            var cost = _budget.CostOf(request);
+            if (cost > remaining && !alone)
+            {
+                return false;
+            }
+            remaining -= cost;
+            alone = false;
+            return true;
+        };
     }
 
     private void StartSequence(RequestQueue<TRequest, TResult>.Ticket ticket, List<Running> running)
@@ -122,7 +156,7 @@ public sealed class ContinuousBatchingQueue<TRequest, TSequence, TResult> : IDis
             return;
         }
 
-        var started = new Running(ticket, sequence);
+        var started = new Running(ticket, sequence, _budget?.CostOf(ticket.Request) ?? 0);
         if (!TryFinish(started))
         {
             running.Add(started);
@@ -202,5 +236,5 @@ public sealed class ContinuousBatchingQueue<TRequest, TSequence, TResult> : IDis
     }
 
     /// <summary>A request whose sequence is running.</summary>
-    private readonly record struct Running(RequestQueue<TRequest, TResult>.Ticket Ticket, TSequence Sequence);
+    private readonly record struct Running(RequestQueue<TRequest, TResult>.Ticket Ticket, TSequence Sequence, long Cost);
 }

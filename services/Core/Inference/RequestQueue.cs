@@ -129,7 +129,7 @@ internal sealed partial class RequestQueue<TRequest, TResult> : IDisposable
     /// the oldest has waited <see cref="BatchingOptions.MaxWait"/>, and takes them as <see cref="TakeReady"/> does.
     /// False once disposed (nothing is waiting then).
     /// </summary>
-    public bool WaitAndTake(int maxItems, List<Ticket> taken)
+    public bool WaitAndTake(int maxItems, List<Ticket> taken, Func<TRequest, bool>? admit = null)
     {
         List<Ticket>? dead = null;
         lock (_gate)
@@ -156,7 +156,7 @@ internal sealed partial class RequestQueue<TRequest, TResult> : IDisposable
                 }
                 break;
             }
-            TakeLocked(maxItems, taken, ref dead);
+            TakeLocked(maxItems, taken, admit, ref dead);
         }
         Skip(dead);
         return true;
@@ -164,15 +164,17 @@ internal sealed partial class RequestQueue<TRequest, TResult> : IDisposable
 
     /// <summary>
     /// Worker side, without blocking: takes waiting requests from the front while their items fit in
-    /// <paramref name="maxItems"/>; the first is always taken so an oversized request still runs (alone). Requests
-    /// already cancelled or past their deadline are completed as such and not taken.
+    /// <paramref name="maxItems"/>; the first is always taken so an oversized request still runs (alone). A live request
+    /// that <paramref name="admit"/> refuses stops the taking there (FIFO: nothing behind it jumps ahead); admit is
+    /// called under the queue's lock, once per request it accepts. Requests already cancelled or past their deadline
+    /// are completed as such and not taken.
     /// </summary>
-    public void TakeReady(int maxItems, List<Ticket> taken)
+    public void TakeReady(int maxItems, List<Ticket> taken, Func<TRequest, bool>? admit = null)
     {
         List<Ticket>? dead = null;
         lock (_gate)
         {
-            TakeLocked(maxItems, taken, ref dead);
+            TakeLocked(maxItems, taken, admit, ref dead);
         }
         Skip(dead);
     }
@@ -238,7 +240,7 @@ internal sealed partial class RequestQueue<TRequest, TResult> : IDisposable
         return size;
     }
 
-    private void TakeLocked(int maxItems, List<Ticket> taken, ref List<Ticket>? dead)
+    private void TakeLocked(int maxItems, List<Ticket> taken, Func<TRequest, bool>? admit, ref List<Ticket>? dead)
     {
         var now = DateTime.UtcNow;
         var items = 0;
@@ -247,7 +249,7 @@ internal sealed partial class RequestQueue<TRequest, TResult> : IDisposable
         {
             var t = node.Value;
             var isDead = t.CancellationToken.IsCancellationRequested || t.IsExpired(now);
-            if (!isDead && !first && items + t.Size > maxItems)
+            if (!isDead && ((!first && items + t.Size > maxItems) || !(admit?.Invoke(t.Request) ?? true)))
             {
                 break;
             }

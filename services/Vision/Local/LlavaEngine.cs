@@ -42,6 +42,20 @@ public sealed class LlavaEngine : IDisposable
     /// <summary>The language model's max_position_embeddings (prompt and answer together).</summary>
     public int ContextLength => Config.TextConfig.MaxPositionEmbeddings;
 
+    /// <summary>KV-cache bytes one position of one generation takes: keys and values of every layer, in the model's dtype.</summary>
+    public long KvBytesPerPosition
+    {
+        get
+        {
+            var text = Config.TextConfig;
+            using var probe = empty(0, DType);
+            return 2L * text.NumHiddenLayers * text.NumKeyValueHeads * text.HeadDim * probe.ElementSize;
+        }
+    }
+
+    /// <summary>The most positions <paramref name="work"/>'s cache can hold: its prompt plus its max new tokens, within the context.</summary>
+    public long PositionsOf(LlavaWork work) => Math.Min(ContextLength, (long)work.PromptTokens + work.Options.MaxNewTokens);
+
     /// <summary>The enforced prompt limit (image rows included).</summary>
     public int MaxPromptTokens { get; }
 

@@ -31,11 +31,17 @@ public sealed class LocalLlavaBackend : IVisionBackend
         // See README "How concurrent requests share the device". No admission window: a lone request starts at once.
         _queue = new ContinuousBatchingQueue<LlavaWork, LlavaSequenceRunner.Running, GenerationResult>(
             new BatchingOptions { Name = "vision", MaxBatchSize = options.MaxBatchSize, MaxWait = TimeSpan.Zero, MaxQueueLength = options.MaxQueueLength },
-            new LlavaSequenceRunner(_engine, _logger), loggers.CreateLogger("MultiModal.Vision.Queue"));
+            new LlavaSequenceRunner(_engine, _logger), loggers.CreateLogger("MultiModal.Vision.Queue"),
+            budget: options.MaxBatchTokens > 0 ? new SequenceBudget<LlavaWork>(_engine.PositionsOf, options.MaxBatchTokens) : null);
         var name = options.ModelName ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(options.ModelPath));
         ModelInfo = new VisionModelInfo("local", name, _engine.ContextLength, _engine.MaxPromptTokens,
             _engine.Device.ToString(), TorchRuntime.Name(_engine.DType));
         VisionLog.ModelLoaded(_logger, name, options.ModelPath, ModelInfo.Device, ModelInfo.DType, started.ElapsedMilliseconds);
+        // A request over MaxBatchTokens still runs alone, so the bound is never below one full context.
+        long context = _engine.ContextLength, byCount = options.MaxBatchSize * context;
+        var positions = options.MaxBatchTokens > 0 ? Math.Max(context, Math.Min(options.MaxBatchTokens, byCount)) : byCount;
+        VisionLog.KvCacheBound(_logger, _engine.KvBytesPerPosition, options.MaxBatchSize, options.MaxBatchTokens, positions,
+            positions * _engine.KvBytesPerPosition / (double)(1L << 30));
     }
 
     public VisionModelInfo ModelInfo { get; }

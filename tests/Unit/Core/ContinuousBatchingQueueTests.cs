@@ -11,8 +11,8 @@ namespace MultiModal.Tests.Unit.Core;
 
 public sealed class ContinuousBatchingQueueTests
 {
-    /// <summary>A request: an id to route the result back, the steps its sequence needs, and how it should fail.</summary>
-    private sealed record Job(int Id, int Steps, bool ThrowsOnStart = false, bool ThrowsInStep = false);
+    /// <summary>A request: an id to route the result back, the steps its sequence needs, how it should fail, its budget cost.</summary>
+    private sealed record Job(int Id, int Steps, bool ThrowsOnStart = false, bool ThrowsInStep = false, int Cost = 1);
 
     /// <summary>A sequence: a counter of steps to go, and how often it was disposed.</summary>
     private sealed class Counter(Job job, FakeRunner runner) : IDisposable
@@ -105,7 +105,7 @@ public sealed class ContinuousBatchingQueueTests
     }
 
     private static ContinuousBatchingQueue<Job, Counter, string> NewQueue(
-        FakeRunner runner, int maxBatchSize = 8, int maxWaitMs = 0, int maxQueueLength = 256) => new(
+        FakeRunner runner, int maxBatchSize = 8, int maxWaitMs = 0, int maxQueueLength = 256, long? budget = null) => new(
         new BatchingOptions
         {
             MaxBatchSize = maxBatchSize,
@@ -113,7 +113,7 @@ public sealed class ContinuousBatchingQueueTests
             MaxQueueLength = maxQueueLength,
             Name = "test",
         },
-        runner, new CollectingLogger());
+        runner, new CollectingLogger(), budget: budget is { } total ? new SequenceBudget<Job>(job => job.Cost, total) : null);
 
     private static Task<string> Enqueue(
         ContinuousBatchingQueue<Job, Counter, string> queue, Job job, DateTime? deadline = null, CancellationToken token = default) =>
@@ -176,6 +176,39 @@ public sealed class ContinuousBatchingQueueTests
         Assert.Equal(Enumerable.Range(0, 5).Select(i => $"result-{i}").ToArray(), await Task.WhenAll([first, .. waiting]));
         queue.Dispose();
         AssertCleanShutdown(runner, sequences: 5);
+    }
+
+    [Fact]
+    public async Task EnqueueAsync_CostOverTheBudgetLeft_WaitsAndNothingBehindItJumpsAhead()
+    {
+        var runner = new FakeRunner(paused: true);
+        var queue = NewQueue(runner, budget: 10);
+        var first = await OccupyWorkerAsync(queue, runner, new Job(0, Steps: 3, Cost: 6));
+
+        var big = Enqueue(queue, new Job(1, Steps: 1, Cost: 5));                  // 6 + 5 > 10: waits for 0
+        var small = Enqueue(queue, new Job(2, Steps: 1, Cost: 1));                // would fit, but 1 is older
+        runner.Resume();
+        await Task.WhenAll(first, big, small).DefaultTimeout();
+        queue.Dispose();
+
+        Assert.Equal(new[] { new[] { 0 }, [0], [0], [1, 2] }, runner.Steps.ToArray());
+        AssertCleanShutdown(runner, sequences: 3);
+    }
+
+    [Fact]
+    public async Task EnqueueAsync_CostAboveTheWholeBudget_RunsAloneAndOthersWaitForIt()
+    {
+        var runner = new FakeRunner(paused: true);
+        var queue = NewQueue(runner, budget: 10);
+        var huge = await OccupyWorkerAsync(queue, runner, new Job(0, Steps: 2, Cost: 25));
+
+        var next = Enqueue(queue, new Job(1, Steps: 1, Cost: 1));
+        runner.Resume();
+        await Task.WhenAll(huge, next).DefaultTimeout();
+        queue.Dispose();
+
+        Assert.Equal(new[] { new[] { 0 }, [0], [1] }, runner.Steps.ToArray());
+        AssertCleanShutdown(runner, sequences: 2);
     }
 
     [Fact]

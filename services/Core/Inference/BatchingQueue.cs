@@ -10,15 +10,15 @@ namespace MultiModal.Core.Inference;
 /// thread owned by the queue takes the oldest waiting request, lets others join for up to
 /// <see cref="BatchingOptions.MaxWait"/>, and runs them together. All model calls happen on that one thread because
 /// TorchSharp dispose scopes are thread-static and the device is best fed by a single stream of work.
+/// <see cref="InferenceQueue{TRequest, TResult}.Stats"/> count forward passes as batches.
 /// </summary>
 /// <typeparam name="TRequest">One caller's work (may hold several items, e.g. several texts).</typeparam>
 /// <typeparam name="TResult">That caller's share of the batch output.</typeparam>
-public sealed class BatchingQueue<TRequest, TResult> : IDisposable
+public sealed class BatchingQueue<TRequest, TResult> : InferenceQueue<TRequest, TResult>
 {
     private readonly BatchingOptions _options;
     private readonly Func<IReadOnlyList<TRequest>, IReadOnlyList<TResult>> _runBatch;
     private readonly ILogger _logger;
-    private readonly RequestQueue<TRequest, TResult> _requests;
 
     /// <param name="options">Batch size, wait and queue bounds.</param>
     /// <param name="runBatch">
@@ -34,41 +34,18 @@ public sealed class BatchingQueue<TRequest, TResult> : IDisposable
         Func<TRequest, int> sizeOf,
         ILogger logger,
         IMeterFactory? meterFactory = null)
+        : base(options, sizeOf, logger, meterFactory)
     {
         _options = options;
         _runBatch = runBatch;
         _logger = logger;
-        _requests = new RequestQueue<TRequest, TResult>(options, sizeOf, logger, meterFactory);
-        _requests.StartWorker("batches", RunWorker);
+        Requests.StartWorker("batches", RunWorker);
     }
-
-    /// <summary>Counters since the queue was created.</summary>
-    public ServingStatsSnapshot Stats => _requests.Stats;
-
-    /// <summary>Requests waiting now (not counting the batch that is running).</summary>
-    public int QueueDepth => _requests.QueueDepth;
-
-    /// <summary>
-    /// Queues <paramref name="request"/> and completes with its result once its batch ran. Throws
-    /// <see cref="Errors.InferenceException"/> QUEUE_FULL when <see cref="BatchingOptions.MaxQueueLength"/> requests
-    /// already wait, DEADLINE_TOO_SHORT when <paramref name="deadline"/> already passed, MODEL_NOT_READY after Dispose.
-    /// The task is cancelled as soon as <paramref name="cancellationToken"/> is, and fails with DEADLINE_TOO_SHORT when
-    /// the deadline passes before its batch starts; either way the request is then not run.
-    /// </summary>
-    /// <param name="deadline">UTC deadline (gRPC's <c>ServerCallContext.Deadline</c>); null or MaxValue for none.</param>
-    public Task<TResult> EnqueueAsync(TRequest request, DateTime? deadline, CancellationToken cancellationToken) =>
-        _requests.Enqueue(request, deadline, cancellationToken);
-
-    /// <summary>
-    /// Stops the worker: requests still waiting fail with MODEL_NOT_READY at once; a batch already running finishes
-    /// and delivers its results before this returns.
-    /// </summary>
-    public void Dispose() => _requests.Dispose();
 
     private void RunWorker()
     {
         var batch = new List<RequestQueue<TRequest, TResult>.Ticket>(_options.MaxBatchSize);
-        while (_requests.WaitAndTake(_options.MaxBatchSize, batch))
+        while (Requests.WaitAndTake(_options.MaxBatchSize, batch))
         {
             if (batch.Count > 0)
             {
@@ -111,7 +88,7 @@ public sealed class BatchingQueue<TRequest, TResult> : IDisposable
             }
         }
 
-        var waiting = _requests.RecordBatch(batch.Count, items);
+        var waiting = Requests.RecordBatch(batch.Count, items);
         CoreLog.BatchRun(_logger, _options.Name, batch.Count, items, Stopwatch.GetElapsedTime(started).TotalMilliseconds, waiting);
     }
 }

@@ -11,16 +11,20 @@ namespace MultiModal.Core.Inference;
 /// them in one batched step, and hands each finished sequence's result to its caller at once, without waiting for
 /// the others. Admission (queue bound, deadlines, cancellation, counters) is the same as
 /// <see cref="BatchingQueue{TRequest, TResult}"/>'s; every runner call happens on the queue's one worker thread.
+/// A sequence already running keeps being stepped until it finishes even if its caller cancelled (whose task is
+/// cancelled at once): stopping it early is the runner's call, which sees the token through the request.
+/// <see cref="InferenceQueue{TRequest, TResult}.Stats"/>: batches are steps (failed ones too), items the sequences
+/// stepped summed over them, and the largest batch the most sequences in one step.
 /// </summary>
 /// <typeparam name="TRequest">One caller's work.</typeparam>
 /// <typeparam name="TSequence">Its running state; the queue disposes each one exactly once.</typeparam>
 /// <typeparam name="TResult">What the caller gets once its sequence finished.</typeparam>
-public sealed class ContinuousBatchingQueue<TRequest, TSequence, TResult> : IDisposable where TSequence : IDisposable
+public sealed class ContinuousBatchingQueue<TRequest, TSequence, TResult> : InferenceQueue<TRequest, TResult>
+    where TSequence : IDisposable
 {
     private readonly BatchingOptions _options;
     private readonly ISequenceRunner<TRequest, TSequence, TResult> _runner;
     private readonly ILogger _logger;
-    private readonly RequestQueue<TRequest, TResult> _requests;
     private readonly SequenceBudget<TRequest>? _budget;
 
     /// <param name="options">
@@ -40,45 +44,15 @@ public sealed class ContinuousBatchingQueue<TRequest, TSequence, TResult> : IDis
         ILogger logger,
         IMeterFactory? meterFactory = null,
         SequenceBudget<TRequest>? budget = null)
+        : base(options, static _ => 1, logger, meterFactory)   // each request is one sequence: MaxBatchSize counts sequences
     {
         budget?.Validate();
         _budget = budget;
         _options = options;
         _runner = runner;
         _logger = logger;
-        // Each request is one sequence: MaxBatchSize counts sequences.
-        _requests = new RequestQueue<TRequest, TResult>(options, static _ => 1, logger, meterFactory);
-        _requests.StartWorker("sequences", RunWorker);
+        Requests.StartWorker("sequences", RunWorker);
     }
-
-    /// <summary>
-    /// Counters since the queue was created: <see cref="ServingStatsSnapshot.BatchesRun"/> counts steps (failed ones
-    /// too), <see cref="ServingStatsSnapshot.ItemsRun"/> the sequences stepped summed over them,
-    /// <see cref="ServingStatsSnapshot.MaxRequestsInBatch"/> the most sequences in one step.
-    /// </summary>
-    public ServingStatsSnapshot Stats => _requests.Stats;
-
-    /// <summary>Requests waiting now (not counting running sequences).</summary>
-    public int QueueDepth => _requests.QueueDepth;
-
-    /// <summary>
-    /// Queues <paramref name="request"/> and completes with its result as soon as its sequence finished. Throws
-    /// <see cref="Errors.InferenceException"/> QUEUE_FULL when <see cref="BatchingOptions.MaxQueueLength"/> requests
-    /// already wait, DEADLINE_TOO_SHORT when <paramref name="deadline"/> already passed, MODEL_NOT_READY after Dispose.
-    /// The task is cancelled as soon as <paramref name="cancellationToken"/> is, and fails with DEADLINE_TOO_SHORT when
-    /// the deadline passes before its sequence starts; a request cancelled or expired while waiting never starts.
-    /// A sequence already running keeps being stepped until it finishes: stopping it early is the runner's call
-    /// (it sees the token through <typeparamref name="TRequest"/>).
-    /// </summary>
-    /// <param name="deadline">UTC deadline (gRPC's <c>ServerCallContext.Deadline</c>); null or MaxValue for none.</param>
-    public Task<TResult> EnqueueAsync(TRequest request, DateTime? deadline, CancellationToken cancellationToken) =>
-        _requests.Enqueue(request, deadline, cancellationToken);
-
-    /// <summary>
-    /// Stops admitting: requests still waiting fail with MODEL_NOT_READY at once; running sequences are stepped to
-    /// completion and delivered before this returns, so nothing accepted is lost. Idempotent.
-    /// </summary>
-    public void Dispose() => _requests.Dispose();
 
     private void RunWorker()
     {
@@ -90,14 +64,14 @@ public sealed class ContinuousBatchingQueue<TRequest, TSequence, TResult> : IDis
             // Block only when nothing runs; otherwise new requests join between steps without holding the others up.
             if (running.Count == 0)
             {
-                if (!_requests.WaitAndTake(_options.MaxBatchSize, admitted, Admission(running)))
+                if (!Requests.WaitAndTake(_options.MaxBatchSize, admitted, Admission(running)))
                 {
                     return;
                 }
             }
             else if (running.Count < _options.MaxBatchSize)
             {
-                _requests.TakeReady(_options.MaxBatchSize - running.Count, admitted, Admission(running));
+                Requests.TakeReady(_options.MaxBatchSize - running.Count, admitted, Admission(running));
             }
 
             foreach (var ticket in admitted)
@@ -183,7 +157,7 @@ public sealed class ContinuousBatchingQueue<TRequest, TSequence, TResult> : IDis
         }
         var elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         // Counted before any caller hears back, so a caller reading Stats after its result sees its steps.
-        var waiting = _requests.RecordBatch(running.Count, running.Count);
+        var waiting = Requests.RecordBatch(running.Count, running.Count);
 
         if (failure is not null)
         {

@@ -38,7 +38,7 @@ internal static class ModuleParameters
             throw new InvalidOperationException(
                 $"{type.Name}.{name} is neither a settable Parameter property nor a Parameter field named like its key.");
         }
-        if (!ReferenceEquals(owner.get_parameter(name), value) && owner.get_parameter(name).Handle != value.Handle)
+        if (owner.get_parameter(name) is not { } registered || registered.Handle != value.Handle)
             throw new InvalidOperationException($"{type.Name}.{name} did not take the new parameter.");
     }
 

@@ -29,7 +29,7 @@ public sealed class ErrorMappingTests
     // AIP-193: every status the fleet sends carries exactly one ErrorInfo in the "multimodal" domain.
     private static ErrorInfo SingleErrorInfo(Google.Rpc.Status status)
     {
-        var info = Assert.Single(status.Details.Where(d => d.Is(ErrorInfo.Descriptor))).Unpack<ErrorInfo>();
+        var info = Assert.Single(status.Details, d => d.Is(ErrorInfo.Descriptor)).Unpack<ErrorInfo>();
         Assert.Equal("multimodal", info.Domain);
         return info;
     }

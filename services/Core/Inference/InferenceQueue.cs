@@ -1,0 +1,44 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+
+namespace MultiModal.Core.Inference;
+
+/// <summary>
+/// What callers see of a queue in front of a model: enqueue with a deadline and a token, counters, depth, shutdown.
+/// Admission (bound, deadlines, cancellation, counters, metrics, the worker thread) is one shared
+/// <see cref="RequestQueue{TRequest, TResult}"/>; each subclass is a way of running what it admits.
+/// </summary>
+public abstract class InferenceQueue<TRequest, TResult> : IDisposable
+{
+    private protected InferenceQueue(BatchingOptions options, Func<TRequest, int> sizeOf, ILogger logger, IMeterFactory? meterFactory) =>
+        Requests = new RequestQueue<TRequest, TResult>(options, sizeOf, logger, meterFactory);
+
+    private protected RequestQueue<TRequest, TResult> Requests { get; }
+
+    /// <summary>Counters since the queue was created (what a "batch" is depends on the queue, see its summary).</summary>
+    public ServingStatsSnapshot Stats => Requests.Stats;
+
+    /// <summary>Requests waiting now (not counting those running).</summary>
+    public int QueueDepth => Requests.QueueDepth;
+
+    /// <summary>
+    /// Queues <paramref name="request"/> and completes with its result once it ran. Throws
+    /// <see cref="Errors.InferenceException"/> QUEUE_FULL when <see cref="BatchingOptions.MaxQueueLength"/> requests
+    /// already wait, DEADLINE_TOO_SHORT when <paramref name="deadline"/> already passed, MODEL_NOT_READY after Dispose.
+    /// The task is cancelled as soon as <paramref name="cancellationToken"/> is, and fails with DEADLINE_TOO_SHORT when
+    /// the deadline passes before the request starts; either way a request that has not started never runs.
+    /// </summary>
+    /// <param name="deadline">UTC deadline (gRPC's <c>ServerCallContext.Deadline</c>); null or MaxValue for none.</param>
+    public Task<TResult> EnqueueAsync(TRequest request, DateTime? deadline, CancellationToken cancellationToken) =>
+        Requests.Enqueue(request, deadline, cancellationToken);
+
+    /// <summary>
+    /// Stops admitting: requests still waiting fail with MODEL_NOT_READY at once; work already running finishes and is
+    /// delivered before this returns, so nothing accepted is lost. Idempotent.
+    /// </summary>
+    public void Dispose()
+    {
+        Requests.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

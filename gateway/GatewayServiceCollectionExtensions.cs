@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.ServiceDiscovery;
+using MultiModal.Telemetry;
 
 namespace MultiModal.Gateway;
 
@@ -30,6 +31,7 @@ public static class GatewayServiceCollectionExtensions
             kestrel.Limits.MaxRequestBodySize = null;
         });
 
+        builder.AddFleetTelemetry("gateway");      // Telemetry:PrometheusPort / OTEL_EXPORTER_OTLP_ENDPOINT
         builder.Services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
         builder.Services.AddReverseProxy()

@@ -5,12 +5,16 @@ namespace MultiModal.Tests.Testing;
 /// <summary>The gateway as a real process in front of one backend service, as the integration fixtures use it.</summary>
 public static class GatewayFleet
 {
-    /// <summary>Starts the gateway routing <paramref name="cluster"/> (clip, vision, diffusion) to the backend; the others off.</summary>
-    public static Task<ServiceProcess> StartGatewayAsync(string cluster, Uri backend)
+    /// <summary>
+    /// Starts the gateway routing <paramref name="cluster"/> (clip, vision, diffusion) to the backend; the others off.
+    /// <paramref name="arguments"/> are added to the command line.
+    /// </summary>
+    public static Task<ServiceProcess> StartGatewayAsync(string cluster, Uri backend, IEnumerable<string>? arguments = null)
     {
         string Upstream(string name) =>
             $"--Gateway:Upstreams:{name}={(name.Equals(cluster, StringComparison.OrdinalIgnoreCase) ? backend.ToString() : "none")}";
-        return ServiceProcess.StartAsync(BuildOutputs.Dll("gateway", "Gateway"), [Upstream("Clip"), Upstream("Vision"), Upstream("Diffusion")]);
+        return ServiceProcess.StartAsync(BuildOutputs.Dll("gateway", "Gateway"),
+            [Upstream("Clip"), Upstream("Vision"), Upstream("Diffusion"), .. arguments ?? []]);
     }
 
     /// <summary>

@@ -10,10 +10,11 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MultiModal.Core.Errors;
 using MultiModal.Core.Logging;
+using MultiModal.Telemetry;
 
 namespace MultiModal.Core.Hosting;
 
-/// <summary>What every gRPC host (clip, vision, diffusion) gets: h2c Kestrel, gRPC with error mapping, reflection, health, logging.</summary>
+/// <summary>What every gRPC host (clip, vision, diffusion) gets: h2c Kestrel, gRPC with error mapping, reflection, health, logging, OpenTelemetry.</summary>
 public static class ServiceDefaults
 {
     /// <summary>Health check tag of checks that say the process is alive (grpc.health.v1 service <c>liveness</c>).</summary>
@@ -80,6 +81,7 @@ public static class ServiceDefaults
             .AddCheck("process", () => HealthCheckResult.Healthy("Process is running."), tags: [LiveTag])
             .AddCheck<ReadinessHealthCheck>("model", tags: [ReadyTag]);
 
+        builder.AddFleetTelemetry(serviceName);   // Telemetry:PrometheusPort / OTEL_EXPORTER_OTLP_ENDPOINT
         AddConsoleLogging(builder);
         return builder;
     }

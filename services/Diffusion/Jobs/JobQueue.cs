@@ -25,6 +25,7 @@ public sealed class JobQueue<TWork, TPreview, TResult> : IDisposable
     private readonly Func<TWork, RunningJob<TPreview>, TResult> _run;
     private readonly ILogger _logger;
     private readonly Thread _worker;
+    private readonly JobQueueMetrics _metrics;
 
     private readonly LinkedList<Job<TWork, TPreview, TResult>> _waiting = new();
     private Job<TWork, TPreview, TResult>? _running;
@@ -47,6 +48,7 @@ public sealed class JobQueue<TWork, TPreview, TResult> : IDisposable
         _options = options;
         _run = run;
         _logger = logger;
+        _metrics = new JobQueueMetrics(options.Name, () => { lock (Gate) return _waiting.Count; }, () => { lock (Gate) return _running is null ? 0 : 1; });
         _worker = new Thread(RunWorker) { IsBackground = true, Name = $"{options.Name} jobs" };
         _worker.Start();
     }
@@ -102,6 +104,7 @@ public sealed class JobQueue<TWork, TPreview, TResult> : IDisposable
         if (job is null)
         {
             DiffusionLog.QueueFull(_logger, _options.Name, _options.MaxQueueLength);
+            _metrics.Rejected();
             throw InferenceException.QueueFull(_options.MaxQueueLength);
         }
         DiffusionLog.JobQueued(_logger, job.Id, position);
@@ -135,6 +138,7 @@ public sealed class JobQueue<TWork, TPreview, TResult> : IDisposable
         running?.CancelQuietly();
         if (Thread.CurrentThread != _worker)
             _worker.Join();
+        _metrics.Dispose();
     }
 
     /// <summary>The job's current <see cref="JobQueued"/> while it waits; null once it left the queue.</summary>
@@ -153,6 +157,7 @@ public sealed class JobQueue<TWork, TPreview, TResult> : IDisposable
         job.Node = null;
         job.Remove(reason);
         _cancelled++;
+        _metrics.CancelledWhileWaiting();
         UpdatePositions();
         return true;
     }
@@ -207,6 +212,7 @@ public sealed class JobQueue<TWork, TPreview, TResult> : IDisposable
     {
         var queued = Stopwatch.GetElapsedTime(job.EnqueuedAt, job.StartedAt);
         DiffusionLog.JobStarted(_logger, job.Id, queued.TotalMilliseconds);
+        _metrics.Started(queued);
         var running = new RunningJob<TPreview>(job.CancellationToken, job.StartedAt, job.Write,
             preview => job.AddPreview(preview, _options.MaxPendingPreviews));
         Exception? failure = null;
@@ -245,6 +251,7 @@ public sealed class JobQueue<TWork, TPreview, TResult> : IDisposable
         }
         job.Registration.Unregister();
         job.Finish(failure);
+        _metrics.Ended(failure switch { null => "completed", OperationCanceledException => "cancelled", _ => "failed" }, ran, running.StepsReported);
 
         switch (failure)
         {

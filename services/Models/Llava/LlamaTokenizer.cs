@@ -237,6 +237,27 @@ public sealed class LlamaTokenizer
 
     internal int ByteOf(int id) => SentencePieceDecoding.PieceToByte(_pieces[id]);
 
+    /// <summary>
+    /// Whether <c>Decode(ids, skipSpecialTokens: true)</c> splits exactly before <paramref name="next"/> when it follows
+    /// <paramref name="previous"/>: the decode of everything before, one space, and the decode of everything from
+    /// <paramref name="next"/> on, as if it started a text. Holds when both are plain sentencepiece pieces in one run
+    /// (no byte run, added or special token between), the previous text ends in a letter or digit and the next piece is
+    /// "▁" + a letter or digit: the space is then the dummy prefix the restarted decode drops, sentencepiece keeps it
+    /// mid-text, and no clean_up_tokenization pattern (" .", " n't", " ' ", ...) can match across the split.
+    /// </summary>
+    internal bool SplitsBefore(int previous, int next)
+    {
+        if (!IsPlainPiece(previous) || !IsPlainPiece(next)) return false;
+        string before = _pieces[previous], after = _pieces[next];
+        return char.IsLetterOrDigit(before[^1])
+            && after.Length >= 2 && after[0] == SpaceSymbol && char.IsLetterOrDigit(after[1])
+            && !(after[1] == 'n' && (after.Length == 2 || after[2] == '\''));                  // " n't"
+    }
+
+    private bool IsPlainPiece(int id) =>
+        id >= 0 && id < _pieces.Length && _pieces[id] is { Length: > 0 } piece && !_addedById.ContainsKey(id)
+        && !_allSpecialIds.Contains(id) && _spDecoding.IsPlain(piece);
+
     /// <summary>Whether the token of <paramref name="id"/> is decoded outside sentencepiece (special or legacy-added).</summary>
     internal bool IsDecodedVerbatim(int id) =>
         IdToToken(id) is { } token && (_allSpecialTokens.Contains(token) || _legacyAddedTokens.Contains(token));

@@ -31,6 +31,13 @@ internal sealed class SentencePieceDecoding
         && byte.TryParse(piece.AsSpan(3, 2), System.Globalization.NumberStyles.AllowHexSpecifier, null, out var b)
             ? b : -1;
 
+    /// <summary>
+    /// Whether <paramref name="piece"/> decodes as its own text: in the vocabulary and not a byte, control or unknown
+    /// piece (those are joined into characters, hidden, or shown as " ⁇ ").
+    /// </summary>
+    public bool IsPlain(string piece) =>
+        _pieceToId.TryGetValue(piece, out var id) && id != _unkId && !_controlIds.Contains(id) && PieceToByte(piece) < 0;
+
     public string Decode(IReadOnlyList<string> pieces)
     {
         var text = new List<byte>();

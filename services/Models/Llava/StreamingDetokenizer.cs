@@ -7,6 +7,9 @@ namespace MultiModal.Models.Llava;
 /// the start of an unfinished UTF-8 character (they would show as U+FFFD now and as the character later); with
 /// clean_up_tokenization_spaces, text from the last space on; and, for <c>legacy=true</c> without skipping special
 /// tokens, text after the last special token (transformers inserts a space there when the next special token comes).
+/// Decoding everything again per token would cost O(n) per token; when skipping special tokens (as generation does),
+/// the ids before the last word boundary where the decode provably splits (<see cref="LlamaTokenizer.SplitsBefore"/>)
+/// are decoded once into a fixed prefix, so each token re-decodes only the ids since that boundary.
 /// Not thread-safe: one instance per generation.
 /// </summary>
 public sealed class StreamingDetokenizer
@@ -15,6 +18,8 @@ public sealed class StreamingDetokenizer
     private readonly bool _skipSpecialTokens;
     private readonly List<int> _ids = [];
     private string _emitted = "";
+    private int _anchor;                // ids before it are decoded once, into _anchorText (0: no anchor yet)
+    private string _anchorText = "";    // Decode(ids[.._anchor]) + " ": the prefix every later decode starts with
 
     internal StreamingDetokenizer(LlamaTokenizer tokenizer, bool skipSpecialTokens) =>
         (_tokenizer, _skipSpecialTokens) = (tokenizer, skipSpecialTokens);
@@ -29,16 +34,30 @@ public sealed class StreamingDetokenizer
     public string Append(int id)
     {
         _ids.Add(id);
-        var full = _tokenizer.Decode(_ids, _skipSpecialTokens);
+        var last = _ids.Count - 1;
+        if (_skipSpecialTokens && last > _anchor && _tokenizer.SplitsBefore(_ids[last - 1], id))
+        {
+            _anchorText = DecodeUpTo(last) + " ";
+            _anchor = last;
+        }
+        var full = DecodeUpTo(_ids.Count);
         return Emit(full, StableLength(full));
     }
 
     /// <summary>Returns whatever was held back; call once after the last id.</summary>
     public string Flush()
     {
-        var full = _tokenizer.Decode(_ids, _skipSpecialTokens);
+        var full = DecodeUpTo(_ids.Count);
         return Emit(full, full.Length);
     }
+
+    // Decode(ids[..end]), re-decoding only the ids from the anchor on.
+    private string DecodeUpTo(int end) => _anchor == 0
+        ? _tokenizer.Decode(_ids.Take(end), _skipSpecialTokens)
+        : _anchorText + _tokenizer.Decode(_ids.Skip(_anchor).Take(end - _anchor), _skipSpecialTokens);
+
+    // The beginnings of clean_up_tokenization cascades with a space before their last space (longest first).
+    private static readonly string[] CascadeStarts = [" n '", " n ", "  '", "  "];
 
     private string Emit(string full, int stable)
     {
@@ -53,17 +72,24 @@ public sealed class StreamingDetokenizer
 
     private int StableLength(string full)
     {
-        var visible = _skipSpecialTokens ? _ids.Where(id => !_tokenizer.IsSpecial(id)).ToList() : _ids;
-
-        // 1. Trailing bytes of an unfinished UTF-8 character: each shows as one U+FFFD for now.
+        // 1. Trailing bytes of an unfinished UTF-8 character: each shows as one U+FFFD for now. (Skipped special
+        // tokens do not break a byte run.)
         var trailingBytes = new List<byte>();
-        for (var i = visible.Count - 1; i >= 0 && _tokenizer.IsBytePiece(visible[i]); i--)
-            trailingBytes.Insert(0, (byte)_tokenizer.ByteOf(visible[i]));
+        for (var i = _ids.Count - 1; i >= 0; i--)
+        {
+            if (_skipSpecialTokens && _tokenizer.IsSpecial(_ids[i])) continue;
+            if (!_tokenizer.IsBytePiece(_ids[i])) break;
+            trailingBytes.Insert(0, (byte)_tokenizer.ByteOf(_ids[i]));
+        }
         var stable = full.Length - SentencePieceDecoding.IncompleteTailLength(trailingBytes);
 
         // 2. clean_up_tokenization rewrites " ." and friends: a pattern always starts at a space.
         if (_tokenizer.Config.CleanUpTokenizationSpaces && full.LastIndexOf(' ') is var space and >= 0)
             stable = Math.Min(stable, space);
+        // ... except that " ' " → "'" also removes the space after the quote, which can complete a pattern that starts
+        // at an earlier space (" n ' t" → " n't" → "n't"; "  ' s" → " 's" → "'s"): hold back the start of one.
+        if (_tokenizer.Config.CleanUpTokenizationSpaces && CascadeStarts.FirstOrDefault(p => full.EndsWith(p, StringComparison.Ordinal)) is { } cascade)
+            stable = Math.Min(stable, full.Length - cascade.Length);
 
         // 3. legacy=true puts a space before a special token that follows text, at the start of that text.
         if (_tokenizer.Legacy && !_skipSpecialTokens)

@@ -112,6 +112,39 @@ public sealed class LlamaTokenizerGoldenTests
         }
     }
 
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void StreamingDetokenizer_LongTextsWithSplicedAwkwardIds_EveryPrefixStreamsToItsDecode(bool legacy, bool cleanUp)
+    {
+        // Long outputs exercise the fixed prefix (decoded once at word boundaries); contractions, punctuation after
+        // spaces, "n't", quotes and byte runs sit right at those boundaries.
+        var tokenizer = LlamaTokenizer.Create(TestPaths.Fixture("llava", "tokenizer", "tokenizer.model"),
+            LlamaTokenizerConfig.Load(TestPaths.Fixture("llava", "tiny-llava-a")) with { Legacy = legacy, CleanUpTokenizationSpaces = cleanUp });
+        var text = string.Concat(Enumerable.Repeat(
+            "The cat isn't here , it ' s there . Don't you see ? No n't ' quote ' 42 apples ! 😀 中文 and so on, ok. ", 6));
+        var words = tokenizer.Encode(text, addSpecialTokens: false);
+        int[] awkward = [0, 1, 2, 1536, 1537, 1373, 3 + 0xE6, 3 + 0x96, 3 + 0xF0, 3 + 0x9F, 3 + 0x2E, 1387, 1437,
+            tokenizer.TokenToId("▁n") ?? 0, tokenizer.TokenToId("'") ?? 0, tokenizer.TokenToId(".") ?? 0];
+        var random = new Random(99);
+        for (var trial = 0; trial < 12; trial++)
+        {
+            var ids = words.Select(id => random.Next(8) == 0 ? awkward[random.Next(awkward.Length)] : id).ToArray();
+            foreach (var skip in new[] { true, false })
+                foreach (var length in new[] { ids.Length, random.Next(1, ids.Length), random.Next(1, ids.Length) })
+                {
+                    var prefix = ids[..length];
+                    var stream = tokenizer.CreateStreamingDetokenizer(skip);
+                    var deltas = prefix.Select(stream.Append).ToList();
+                    deltas.Add(stream.Flush());
+
+                    Assert.Equal(tokenizer.Decode(prefix, skip), string.Concat(deltas));
+                }
+        }
+    }
+
     [Fact]
     public void StreamingDetokenizer_EmojiByteFallback_HoldsBytesUntilTheCharacterIsComplete()
     {

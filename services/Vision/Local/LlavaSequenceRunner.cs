@@ -29,8 +29,9 @@ internal sealed class LlavaSequenceRunner(LlavaEngine engine, ILogger logger)
 
     public bool TryGetResult(Running sequence, out GenerationResult result)
     {
-        result = sequence.Sequence.Result!;
-        if (result is null) return false;
+        result = null!;
+        if (!sequence.Sequence.IsFinished) return false;
+        result = sequence.Sequence.GetResult();                     // a generation's own failure fails only its request
         VisionLog.GenerationFinished(logger, result.Usage.PromptTokens, result.Usage.CompletionTokens,
             result.FinishReason.ToString(), Stopwatch.GetElapsedTime(sequence.StartedAt).TotalMilliseconds);
         return true;

@@ -144,6 +144,32 @@ public sealed class LlavaGenerationGoldenTests : IClassFixture<LlavaModelGoldenT
         }
     }
 
+    [Fact]
+    public void Step_OneGenerationsScoresTurnNaN_OnlyThatOneFailsAndTheOtherGetsItsGoldenTokens()
+    {
+        using var scope = NewDisposeScope();
+        using var model = LlavaCheckpoint.Load(LlavaModelGoldenTests.TinyLlava.Folder, CPU, ScalarType.Float32);   // poisoned below
+        var generator = new LlavaGenerator(model, _tokenizer, GenerationConfigFile.Load(LlavaModelGoldenTests.TinyLlava.Folder, _tokenizer.EosTokenId).EosTokenIds);
+        var tokensOfA = new List<int>();
+        using var a = generator.Start(_tokenizer.Encode(LlavaPrompt.Build("What is in this picture?")), _llava.Golden["generate.0.pixel_values"],
+            new GenerationOptions { MaxNewTokens = 10, DoSample = true, Seed = 5 }, u => { if (u.TokenId is { } id) tokensOfA.Add(id); });
+        using var b = generator.Start(_tokenizer.Encode(LlavaPrompt.Build("Describe the image in one sentence.")), _llava.Golden["generate.1.pixel_values"],
+            new GenerationOptions { MaxNewTokens = 20 });
+        var goldenB = Ints(Generation(1).GetProperty("new_token_ids"));
+        Assert.DoesNotContain(tokensOfA[0], goldenB);                                   // only A ever feeds the poisoned token
+
+        // A's next input now embeds as NaN: only A's row of the batched step is non-finite, and sampling from it throws.
+        using (no_grad())
+            model.LanguageModel.Model.EmbedWeight[tokensOfA[0]].fill_(float.NaN);
+        while (!b.IsFinished)
+            generator.Step(new[] { a, b }.Where(s => !s.IsFinished).ToList());
+
+        Assert.NotNull(a.Error);
+        Assert.Null(a.Result);
+        Assert.ThrowsAny<Exception>(() => a.GetResult());
+        Assert.Equal(goldenB, b.GetResult().TokenIds);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1)]

@@ -46,7 +46,18 @@ public sealed class GenerationSequence : IDisposable
     /// <summary>Set once generation has ended; the sequence needs no more steps.</summary>
     public GenerationResult? Result { get; private set; }
 
-    public bool IsFinished => Result is not null;
+    /// <summary>Set when this generation failed on its own (e.g. non-finite scores); it needs no more steps.</summary>
+    public Exception? Error { get; private set; }
+
+    public bool IsFinished => Result is not null || Error is not null;
+
+    /// <summary>The result, or the generation's own failure rethrown (with its original stack).</summary>
+    public GenerationResult GetResult()
+    {
+        if (Error is not null)
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(Error);
+        return Result ?? throw new InvalidOperationException("The generation has not finished.");
+    }
 
     /// <summary>Positions in the cache: the merged prompt plus every token fed back so far.</summary>
     public long Length => Cache.Length;
@@ -77,6 +88,14 @@ public sealed class GenerationSequence : IDisposable
             Finish(FinishReason.Length);
         else if (CancellationToken.IsCancellationRequested)
             Finish(FinishReason.Cancelled);
+    }
+
+    /// <summary>Ends the sequence with <paramref name="error"/>; its cache is freed at once.</summary>
+    internal void Fail(Exception error)
+    {
+        if (IsFinished) return;
+        Error = error;
+        Cache.Dispose();
     }
 
     /// <summary>Ends the sequence: text held back (an unfinished character, a possible stop-string prefix) is final now.</summary>

@@ -57,7 +57,7 @@ public sealed class LlavaGenerator(LlavaForConditionalGeneration model, LlamaTok
         using var sequence = Start(input_ids, pixel_values, options, onUpdate, cancellationToken);
         while (!sequence.IsFinished)
             Step([sequence]);
-        return sequence.Result!;
+        return sequence.GetResult();
     }
 
     /// <summary>
@@ -106,7 +106,9 @@ public sealed class LlavaGenerator(LlavaForConditionalGeneration model, LlamaTok
 
     /// <summary>
     /// One decode step for every sequence given (none finished): their last tokens go through the model together,
-    /// each on its own cache, and each picks its next token. A single sequence runs exactly the unbatched step.
+    /// each on its own cache, and each picks its next token. A single sequence runs exactly the unbatched step. A
+    /// sequence whose own token choice fails (non-finite scores, a bad sampling setting) ends with
+    /// <see cref="GenerationSequence.Error"/>; the others go on. A failing forward pass throws for all of them.
     /// </summary>
     public void Step(IReadOnlyList<GenerationSequence> sequences)
     {
@@ -120,7 +122,16 @@ public sealed class LlavaGenerator(LlavaForConditionalGeneration model, LlamaTok
         var logits = model.Step(ids, sequences.Select(s => s.Cache).ToArray());            // (N, 1, V)
         using var last = logits[.., -1].to(CPU);                                          // (N, V)
         for (var r = 0; r < sequences.Count; r++)
-            sequences[r].Accept(last.narrow(0, r, 1));                                     // (1, V)
+        {
+            try
+            {
+                sequences[r].Accept(last.narrow(0, r, 1));                                 // (1, V)
+            }
+            catch (Exception e)
+            {
+                sequences[r].Fail(e);
+            }
+        }
     }
 
     private static Device DeviceOf(LlavaForConditionalGeneration model) => model.parameters().First().device;

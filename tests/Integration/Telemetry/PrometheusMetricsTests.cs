@@ -33,25 +33,36 @@ public sealed class PrometheusMetricsTests : IAsyncLifetime
         await GatewayFleet.WaitUntilRoutedAsync(deadline => client.GetModelInfoAsync(new GetModelInfoRequest(), deadline: deadline).ResponseAsync);
         await client.EmbedTextsAsync(new EmbedTextsRequest { Texts = { "a photo of a cat" } }).ResponseAsync.DefaultTimeout();
 
-        var service = await ScrapeUntilAsync(_clipPort, "multimodal_inference_batch_size_bucket");
-        var gateway = await ScrapeUntilAsync(_gatewayPort, "http_client_request_duration_seconds_bucket");
-
-        Assert.Contains("multimodal_inference_queue_depth", service);
-        Assert.Matches(@"http_server_request_duration_seconds_count\{[^}]*/multimodal\.clip\.v1\.ClipService/EmbedTexts", service);
-        Assert.Contains("http_server_request_duration_seconds_count", gateway);                 // calls into the gateway
+        // Server metrics are recorded when a request ends, which may be just after the client has its answer: wait
+        // until every expected series is there.
+        await ScrapeUntilAsync(_clipPort,
+            "multimodal_inference_batch_size_bucket", "multimodal_inference_queue_depth",
+            @"http_server_request_duration_seconds_count\{[^}]*/multimodal\.clip\.v1\.ClipService/EmbedTexts");
+        await ScrapeUntilAsync(_gatewayPort,
+            "http_client_request_duration_seconds_bucket",                                    // the gateway's calls to the service
+            "http_server_request_duration_seconds_count");                                    // calls into the gateway
     }
 
-    // The exporter collects at scrape time (and caches for 300 ms): scrape until the metric shows up.
-    private static async Task<string> ScrapeUntilAsync(int port, string metric)
+    // The exporter collects at scrape time (and caches for 300 ms): scrape until every pattern matches.
+    private static async Task ScrapeUntilAsync(int port, params string[] patterns)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var deadline = DateTime.UtcNow + MultiModal.Tests.Testing.TaskExtensions.DefaultTimeoutSpan;
         while (true)
         {
-            var text = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
-            if (text.Contains(metric, StringComparison.Ordinal))
-                return text;
-            Assert.True(DateTime.UtcNow < deadline, $"no {metric} on port {port}:\n{text}");
+            string text;
+            try
+            {
+                text = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
+            }
+            catch (HttpRequestException e) when (DateTime.UtcNow < deadline)
+            {
+                text = e.Message;                                                                 // not listening yet
+            }
+            var missing = patterns.Where(p => !System.Text.RegularExpressions.Regex.IsMatch(text, p)).ToList();
+            if (missing.Count == 0)
+                return;
+            Assert.True(DateTime.UtcNow < deadline, $"no {string.Join(", ", missing)} on port {port}:\n{text}");
             await Task.Delay(200);
         }
     }

@@ -99,39 +99,52 @@ public sealed partial class VisionServingTests(VisionFleetFixture fleet)
     }
 
     [Fact]
-    public async Task Describe_MoreConcurrentCallsThanRunningPlusQueue_ExtraCallsShedWithQueueFull()
+    public async Task Describe_AllSlotsRunningAndQueueFull_NextCallShedWithQueueFullAndTheOthersServed()
     {
-        // MaxBatchSize (3) generations run and MaxQueueLength (2) wait; each takes far longer than ten calls take to
-        // arrive, so at least five of them are shed.
-        const int calls = 10;
         var before = (await fleet.Client.GetModelInfoAsync(new GetModelInfoRequest()).ResponseAsync.DefaultTimeout()).Stats;
-        var tasks = Enumerable.Range(0, calls).Select(_ =>
+        DescribeRequest Long()
         {
             var request = fleet.GoldenRequest(0);
             request.MaxTokens = LongAnswer;
-            return fleet.Client.DescribeAsync(request).ResponseAsync;
-        }).ToList();
+            return request;
+        }
 
-        var outcomes = await Task.WhenAll(tasks.Select(async t =>
+        // 1. MaxBatchSize (3) long generations running: each has streamed its first text, ~200 tokens still to go.
+        var running = new List<AsyncServerStreamingCall<DescribeStreamResponse>>();
+        for (var i = 0; i < VisionFleetFixture.MaxBatchSize; i++)
         {
-            try { return (Response: await t.DefaultTimeout(), Error: (RpcException?)null); }
-            catch (RpcException e) { return (Response: (DescribeResponse?)null, Error: e); }
-        }));
+            var call = fleet.Client.DescribeStream(VisionThroughGatewayTests.ToStream(Long()));
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+            running.Add(call);
+        }
+        // 2. MaxQueueLength (2) waiting, seen in the service's own queue depth.
+        var waiting = Enumerable.Range(0, VisionFleetFixture.MaxQueueLength).Select(_ => fleet.Client.DescribeAsync(Long()).ResponseAsync).ToList();
+        await WaitUntilAsync(async () =>
+            (await fleet.Client.GetModelInfoAsync(new GetModelInfoRequest()).ResponseAsync).Stats.QueueDepth == VisionFleetFixture.MaxQueueLength);
 
-        var shed = outcomes.Where(o => o.Error is not null).Select(o => o.Error!).ToList();
-        var served = outcomes.Where(o => o.Response is not null).Select(o => o.Response!).ToList();
-        Assert.True(shed.Count >= calls - VisionFleetFixture.MaxBatchSize - VisionFleetFixture.MaxQueueLength, $"only {shed.Count} of {calls} calls were shed");
-        Assert.NotEmpty(served);
-        Assert.All(served, r => Assert.Equal(served[0].Text, r.Text));
-        Assert.All(shed, e =>
-        {
-            Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
-            var status = e.GetRpcStatus()!;
-            Assert.Equal("QUEUE_FULL", status.GetDetail<ErrorInfo>().Reason);
-            Assert.NotNull(status.GetDetail<RetryInfo>());
-        });
+        // 3. One more is shed at once (the running ones are hundreds of steps from done).
+        var shed = await Assert.ThrowsAsync<RpcException>(() => fleet.Client.DescribeAsync(Long()).ResponseAsync.DefaultTimeout());
+
+        Assert.Equal(StatusCode.ResourceExhausted, shed.StatusCode);
+        var status = shed.GetRpcStatus()!;
+        Assert.Equal("QUEUE_FULL", status.GetDetail<ErrorInfo>().Reason);
+        Assert.NotNull(status.GetDetail<RetryInfo>());
+        // The running ones end (cancelled here, to save time) and the waiting ones are then served in full.
+        foreach (var call in running) call.Dispose();
+        var served = await Task.WhenAll(waiting).DefaultTimeout();
+        Assert.All(served, r => Assert.Equal(LongAnswer, r.Usage.CompletionTokens));
         var after = (await fleet.Client.GetModelInfoAsync(new GetModelInfoRequest()).ResponseAsync.DefaultTimeout()).Stats;
-        Assert.Equal((ulong)shed.Count, after.RequestsRejected - before.RequestsRejected);
-        Assert.Equal((ulong)served.Count, after.RequestsAccepted - before.RequestsAccepted);
+        Assert.Equal(1ul, after.RequestsRejected - before.RequestsRejected);
+        Assert.Equal((ulong)(VisionFleetFixture.MaxBatchSize + VisionFleetFixture.MaxQueueLength), after.RequestsAccepted - before.RequestsAccepted);
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + MultiModal.Tests.Testing.TaskExtensions.DefaultTimeoutSpan;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
+            await Task.Delay(5);
+        }
     }
 }

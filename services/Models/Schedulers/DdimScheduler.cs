@@ -8,49 +8,27 @@ namespace MultiModal.Models.Schedulers;
 // ᾱ and the scalar coefficients are float32 like diffusers' 0-dim tensors.
 
 /// <summary>DDIM (Song et al. 2020): deterministic sampler over an integer timestep subsequence.</summary>
-public sealed class DdimScheduler : IScheduler
+public sealed class DdimScheduler : AlphaSchedulerBase
 {
-    private readonly double[] _alphasCumprod;
     private readonly float _finalAlphaCumprod;
 
     /// <summary>Builds the training schedule from a config resolved for <c>DDIMScheduler</c>.</summary>
-    public DdimScheduler(SchedulerConfig config)
+    public DdimScheduler(SchedulerConfig config) : base(config)
     {
-        Config = config;
-        _alphasCumprod = NoiseSchedules.AlphasCumprod(config);
         // For the last step there is no previous ᾱ: 1 when set_alpha_to_one, else ᾱ_0 (SD: steps_offset 1 + false).
-        _finalAlphaCumprod = config.SetAlphaToOne ? 1f : (float)_alphasCumprod[0];
+        _finalAlphaCumprod = config.SetAlphaToOne ? 1f : (float)AlphasCumprod[0];
     }
 
-    public SchedulerConfig Config { get; }
-    public int Order => 1;
-    public IReadOnlyList<double> Timesteps { get; private set; } = [];
-    public ScalarType TimestepDtype => ScalarType.Int64;
-    public IReadOnlyList<double> Sigmas => [];
-    public double InitNoiseSigma => 1.0;
-    public int NumInferenceSteps { get; private set; }
-
-    public void SetTimesteps(int numInferenceSteps)
+    public override SchedulerStepOutput Step(Tensor modelOutput, double timestep, Tensor sample, INoiseSource? noise = null)
     {
-        TimestepSpacings.CheckStepCount(Config, numInferenceSteps);
-        NumInferenceSteps = numInferenceSteps;
-        Timesteps = TimestepSpacings.Integer(Config, numInferenceSteps);
-    }
-
-    public Tensor ScaleModelInput(Tensor sample, double timestep) => sample;
-
-    public SchedulerStepOutput Step(Tensor modelOutput, double timestep, Tensor sample, INoiseSource? noise = null)
-    {
-        if (NumInferenceSteps == 0)
-            throw new InvalidOperationException("Call SetTimesteps before Step.");
-        var t = ScheduleLookups.TrainIndex(timestep, Config.NumTrainTimesteps);
+        var t = TrainIndex(timestep);
 
         // 1. previous timestep t' = t − T/N
         var prevTimestep = t - Config.NumTrainTimesteps / NumInferenceSteps;
 
         // 2. ᾱ_t, ᾱ_t', 1 − ᾱ_t
-        var alpha_prod_t = (float)_alphasCumprod[t];
-        var alpha_prod_t_prev = prevTimestep >= 0 ? (float)_alphasCumprod[prevTimestep] : _finalAlphaCumprod;
+        var alpha_prod_t = (float)AlphasCumprod[t];
+        var alpha_prod_t_prev = prevTimestep >= 0 ? (float)AlphasCumprod[prevTimestep] : _finalAlphaCumprod;
         var beta_prod_t = 1f - alpha_prod_t;
 
         // 3. x̂₀ and ε̂ from the model output (eq. 12; v-prediction: Imagen Video §2.4)
@@ -75,7 +53,4 @@ public sealed class DdimScheduler : IScheduler
         var prev_sample = MathF.Sqrt(alpha_prod_t_prev) * pred_original_sample + pred_sample_direction;
         return new SchedulerStepOutput(prev_sample, pred_original_sample);
     }
-
-    public Tensor AddNoise(Tensor original, Tensor noise, double timestep) =>
-        ScheduleLookups.AddNoiseAlpha(_alphasCumprod, original, noise, timestep);
 }

@@ -8,46 +8,23 @@ namespace MultiModal.Models.Schedulers;
 // the model output. Unlike DDIM, ᾱ before step 0 is 1. Scalars are float32 like diffusers' 0-dim tensors.
 
 /// <summary>DDPM ancestral sampler.</summary>
-public sealed class DdpmScheduler : IScheduler
+public sealed class DdpmScheduler : AlphaSchedulerBase
 {
-    private readonly double[] _alphasCumprod;
-
     /// <summary>Builds the training schedule from a config resolved for <c>DDPMScheduler</c>.</summary>
-    public DdpmScheduler(SchedulerConfig config)
+    public DdpmScheduler(SchedulerConfig config) : base(config)
     {
         if (config.VarianceType is not ("fixed_small" or "fixed_small_log" or "fixed_large"))
             throw new NotSupportedException($"variance_type '{config.VarianceType}' is not supported; expected 'fixed_small', 'fixed_small_log' or 'fixed_large'.");
-        Config = config;
-        _alphasCumprod = NoiseSchedules.AlphasCumprod(config);
     }
 
-    public SchedulerConfig Config { get; }
-    public int Order => 1;
-    public IReadOnlyList<double> Timesteps { get; private set; } = [];
-    public ScalarType TimestepDtype => ScalarType.Int64;
-    public IReadOnlyList<double> Sigmas => [];
-    public double InitNoiseSigma => 1.0;
-    public int NumInferenceSteps { get; private set; }
-
-    public void SetTimesteps(int numInferenceSteps)
+    public override SchedulerStepOutput Step(Tensor modelOutput, double timestep, Tensor sample, INoiseSource? noise = null)
     {
-        TimestepSpacings.CheckStepCount(Config, numInferenceSteps);
-        NumInferenceSteps = numInferenceSteps;
-        Timesteps = TimestepSpacings.Integer(Config, numInferenceSteps);
-    }
-
-    public Tensor ScaleModelInput(Tensor sample, double timestep) => sample;
-
-    public SchedulerStepOutput Step(Tensor modelOutput, double timestep, Tensor sample, INoiseSource? noise = null)
-    {
-        if (NumInferenceSteps == 0)
-            throw new InvalidOperationException("Call SetTimesteps before Step.");
-        var t = ScheduleLookups.TrainIndex(timestep, Config.NumTrainTimesteps);
+        var t = TrainIndex(timestep);
         var prev_t = t - Config.NumTrainTimesteps / NumInferenceSteps;
 
         // 1. ᾱ_t, ᾱ_{t'}, β̄ and the one-jump α_t/β_t between them
-        var alpha_prod_t = (float)_alphasCumprod[t];
-        var alpha_prod_t_prev = prev_t >= 0 ? (float)_alphasCumprod[prev_t] : 1f;
+        var alpha_prod_t = (float)AlphasCumprod[t];
+        var alpha_prod_t_prev = prev_t >= 0 ? (float)AlphasCumprod[prev_t] : 1f;
         var beta_prod_t = 1f - alpha_prod_t;
         var beta_prod_t_prev = 1f - alpha_prod_t_prev;
         var current_alpha_t = alpha_prod_t / alpha_prod_t_prev;
@@ -75,9 +52,6 @@ public sealed class DdpmScheduler : IScheduler
         }
         return new SchedulerStepOutput(pred_prev_sample, pred_original_sample);
     }
-
-    public Tensor AddNoise(Tensor original, Tensor noise, double timestep) =>
-        ScheduleLookups.AddNoiseAlpha(_alphasCumprod, original, noise, timestep);
 
     /// <summary>σ_t: √β̃_t with β̃_t = (1 − ᾱ_{t'})/(1 − ᾱ_t)·β_t clamped at 1e-20 (fixed_small), or √β_t (fixed_large).</summary>
     private float Std(float alpha_prod_t, float alpha_prod_t_prev, float current_beta_t)

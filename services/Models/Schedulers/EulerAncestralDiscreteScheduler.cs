@@ -9,49 +9,18 @@ namespace MultiModal.Models.Schedulers;
 // σ arithmetic is float32 like diffusers' tensors.
 
 /// <summary>Euler ancestral ("Euler a").</summary>
-public sealed class EulerAncestralDiscreteScheduler : IScheduler
+public sealed class EulerAncestralDiscreteScheduler : SigmaSchedulerBase
 {
-    private readonly double[] _trainingSigmas;
-    private double[] _sigmas = [];
-    private int? _stepIndex;
-
     /// <summary>Builds the training schedule from a config resolved for <c>EulerAncestralDiscreteScheduler</c>.</summary>
-    public EulerAncestralDiscreteScheduler(SchedulerConfig config)
-    {
-        Config = config;
-        _trainingSigmas = NoiseSchedules.EulerTrainingSigmas(config);
-    }
+    public EulerAncestralDiscreteScheduler(SchedulerConfig config) : base(config, NoiseSchedules.EulerTrainingSigmas(config)) { }
 
-    public SchedulerConfig Config { get; }
-    public int Order => 1;
-    public IReadOnlyList<double> Timesteps { get; private set; } = [];
-    public ScalarType TimestepDtype => ScalarType.Float32;
-    public IReadOnlyList<double> Sigmas => _sigmas;
-    public int NumInferenceSteps { get; private set; }
-    public double InitNoiseSigma => SigmaStepping.InitNoiseSigma(Config, _sigmas, _trainingSigmas);
+    private protected override (IReadOnlyList<double> Timesteps, double[] Sigmas) Schedule(int numInferenceSteps) =>
+        SpacedSigmas(numInferenceSteps);
 
-    public void SetTimesteps(int numInferenceSteps)
+    public override SchedulerStepOutput Step(Tensor modelOutput, double timestep, Tensor sample, INoiseSource? noise = null)
     {
-        TimestepSpacings.CheckStepCount(Config, numInferenceSteps);
-        NumInferenceSteps = numInferenceSteps;
-        var timesteps = TimestepSpacings.Float32(Config, numInferenceSteps);
-        Timesteps = timesteps;
-        _sigmas = [.. timesteps.Select(t => NumpyMath.ToFloat32(NumpyMath.Interp(t, _trainingSigmas))), 0.0];
-        _stepIndex = null;
-    }
-
-    public Tensor ScaleModelInput(Tensor sample, double timestep)
-    {
-        _stepIndex ??= ScheduleLookups.InitialStepIndex(Timesteps, timestep);
-        return SigmaStepping.ScaleModelInput(sample, (float)_sigmas[_stepIndex.Value]);
-    }
-
-    public SchedulerStepOutput Step(Tensor modelOutput, double timestep, Tensor sample, INoiseSource? noise = null)
-    {
-        if (NumInferenceSteps == 0)
-            throw new InvalidOperationException("Call SetTimesteps before Step.");
-        _stepIndex ??= ScheduleLookups.InitialStepIndex(Timesteps, timestep);
-        var sigma = (float)_sigmas[_stepIndex.Value];
+        var i = BeginStep(timestep);
+        var sigma = (float)Sigmas[i];
 
         // upcast to avoid precision issues when computing prev_sample
         var x = sample.to(ScalarType.Float32);
@@ -61,7 +30,7 @@ public sealed class EulerAncestralDiscreteScheduler : IScheduler
 
         // 2. split the move from σ_from to σ_to into a deterministic part (to σ_down) and fresh noise (σ_up)
         var sigma_from = sigma;
-        var sigma_to = (float)_sigmas[_stepIndex.Value + 1];
+        var sigma_to = (float)Sigmas[i + 1];
         var sigma_up = MathF.Sqrt(sigma_to * sigma_to * (sigma_from * sigma_from - sigma_to * sigma_to) / (sigma_from * sigma_from));
         var sigma_down = MathF.Sqrt(sigma_to * sigma_to - sigma_up * sigma_up);
 
@@ -72,10 +41,7 @@ public sealed class EulerAncestralDiscreteScheduler : IScheduler
         var z = SchedulerExtensions.DrawNoise(noise, modelOutput);
         prev_sample = (prev_sample + z * sigma_up).to(modelOutput.dtype);
 
-        _stepIndex++;
+        EndStep();
         return new SchedulerStepOutput(prev_sample, pred_original_sample);
     }
-
-    public Tensor AddNoise(Tensor original, Tensor noise, double timestep) =>
-        original + noise * (float)_sigmas[ScheduleLookups.UniqueStepIndex(Timesteps, timestep)];
 }

@@ -8,68 +8,43 @@ namespace MultiModal.Models.Schedulers;
 // Gauss–Legendre instead of scipy.integrate.quad). Karras sigmas keep diffusers' float64 timesteps.
 
 /// <summary>LMS (linear multistep, Karras/k-diffusion).</summary>
-public sealed class LmsDiscreteScheduler : IScheduler
+public sealed class LmsDiscreteScheduler : SigmaSchedulerBase
 {
-    private readonly double[] _trainingSigmas;
     private readonly List<Tensor> _derivatives = [];
-    private double[] _sigmas = [];
-    private int? _stepIndex;
 
     /// <summary>Builds the training schedule from a config resolved for <c>LMSDiscreteScheduler</c>.</summary>
     /// <param name="config">The resolved config.</param>
     /// <param name="order">The multistep order (diffusers' <c>step(..., order=4)</c> default).</param>
     public LmsDiscreteScheduler(SchedulerConfig config, int order = 4)
+        : base(config, NoiseSchedules.TrainingSigmas(NoiseSchedules.AlphasCumprod(config)))
     {
         if (order < 1 || order > LmsCoefficients.MaxOrder)
             throw new ArgumentOutOfRangeException(nameof(order), order, $"LMS order must be in [1, {LmsCoefficients.MaxOrder}].");
-        Config = config;
         LmsOrder = order;
-        _trainingSigmas = NoiseSchedules.TrainingSigmas(NoiseSchedules.AlphasCumprod(config));
     }
-
-    public SchedulerConfig Config { get; }
 
     /// <summary>How many past derivatives each step combines.</summary>
     public int LmsOrder { get; }
 
-    public int Order => 1;
-    public IReadOnlyList<double> Timesteps { get; private set; } = [];
-    public ScalarType TimestepDtype => Config.UseKarrasSigmas ? ScalarType.Float64 : ScalarType.Float32;
-    public IReadOnlyList<double> Sigmas => _sigmas;
-    public int NumInferenceSteps { get; private set; }
-    public double InitNoiseSigma => SigmaStepping.InitNoiseSigma(Config, _sigmas, _trainingSigmas);
+    public override ScalarType TimestepDtype => Config.UseKarrasSigmas ? ScalarType.Float64 : ScalarType.Float32;
 
-    public void SetTimesteps(int numInferenceSteps)
+    private protected override (IReadOnlyList<double> Timesteps, double[] Sigmas) Schedule(int numInferenceSteps)
     {
-        TimestepSpacings.CheckStepCount(Config, numInferenceSteps);
-        NumInferenceSteps = numInferenceSteps;
-        var timesteps = TimestepSpacings.Float32(Config, numInferenceSteps);
-        var sigmas = timesteps.Select(t => NumpyMath.Interp(t, _trainingSigmas)).ToArray();
+        var (timesteps, sigmas) = SpacedSigmas(numInferenceSteps);
         if (Config.UseKarrasSigmas)
         {
-            var logSigmas = SigmaSchedules.LogSigmas(_trainingSigmas);
+            var logSigmas = SigmaSchedules.LogSigmas(TrainingSigmas);
             sigmas = SigmaSchedules.Karras(sigmas[^1], sigmas[0], numInferenceSteps);
             timesteps = sigmas.Select(s => SigmaSchedules.SigmaToT(s, logSigmas)).ToArray();
         }
-        Timesteps = timesteps;
-        _sigmas = [.. sigmas.Select(NumpyMath.ToFloat32), 0.0];
-        _stepIndex = null;
         _derivatives.Clear();
+        return (timesteps, sigmas);
     }
 
-    public Tensor ScaleModelInput(Tensor sample, double timestep)
+    public override SchedulerStepOutput Step(Tensor modelOutput, double timestep, Tensor sample, INoiseSource? noise = null)
     {
-        _stepIndex ??= ScheduleLookups.InitialStepIndex(Timesteps, timestep);
-        return SigmaStepping.ScaleModelInput(sample, (float)_sigmas[_stepIndex.Value]);
-    }
-
-    public SchedulerStepOutput Step(Tensor modelOutput, double timestep, Tensor sample, INoiseSource? noise = null)
-    {
-        if (NumInferenceSteps == 0)
-            throw new InvalidOperationException("Call SetTimesteps before Step.");
-        _stepIndex ??= ScheduleLookups.InitialStepIndex(Timesteps, timestep);
-        var i = _stepIndex.Value;
-        var sigma = (float)_sigmas[i];
+        var i = BeginStep(timestep);
+        var sigma = (float)Sigmas[i];
 
         // 1. x̂₀ from the σ-scaled prediction
         var pred_original_sample = SigmaStepping.PredOriginal(Config.PredictionType, modelOutput, sample, sigma, sigma);
@@ -80,7 +55,7 @@ public sealed class LmsDiscreteScheduler : IScheduler
 
         // 3. LMS coefficients (fewer while the history fills up)
         var order = Math.Min(i + 1, LmsOrder);
-        var lms_coeffs = Enumerable.Range(0, order).Select(j => LmsCoefficients.Coefficient(_sigmas, order, i, j)).ToArray();
+        var lms_coeffs = Enumerable.Range(0, order).Select(j => LmsCoefficients.Coefficient(Sigmas, order, i, j)).ToArray();
 
         // 4. x_{i+1} = x_i + Σ_j c_j·d_{i−j}  (newest derivative pairs with c_0)
         //    (summed first, then added to x, in diffusers' order). Python's zip stops at the shorter list: a run that
@@ -90,10 +65,7 @@ public sealed class LmsDiscreteScheduler : IScheduler
             sum = sum + lms_coeffs[j] * _derivatives[_derivatives.Count - 1 - j];
         var prev_sample = sample + sum;
 
-        _stepIndex++;
+        EndStep();
         return new SchedulerStepOutput(prev_sample, pred_original_sample);
     }
-
-    public Tensor AddNoise(Tensor original, Tensor noise, double timestep) =>
-        original + noise * (float)_sigmas[ScheduleLookups.UniqueStepIndex(Timesteps, timestep)];
 }

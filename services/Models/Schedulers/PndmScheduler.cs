@@ -9,36 +9,23 @@ namespace MultiModal.Models.Schedulers;
 // averages with step 0's output (a second-order start), which is why 4 steps run the model 5 times.
 
 /// <summary>PLMS (Liu et al. 2022): the pipeline default of SD 1.x.</summary>
-public sealed class PndmScheduler : IScheduler
+public sealed class PndmScheduler : AlphaSchedulerBase
 {
-    private readonly double[] _alphasCumprod;
     private readonly float _finalAlphaCumprod;
     private readonly List<Tensor> _ets = [];
     private Tensor? _curSample;
     private int _counter;
 
     /// <summary>Builds the training schedule from a config resolved for <c>PNDMScheduler</c>.</summary>
-    public PndmScheduler(SchedulerConfig config)
+    public PndmScheduler(SchedulerConfig config) : base(config)
     {
         if (!config.SkipPrkSteps)
             throw new NotSupportedException("PNDMScheduler with skip_prk_steps = false (Runge–Kutta warm-up) is not supported.");
-        Config = config;
-        _alphasCumprod = NoiseSchedules.AlphasCumprod(config);
-        _finalAlphaCumprod = config.SetAlphaToOne ? 1f : (float)_alphasCumprod[0];
+        _finalAlphaCumprod = config.SetAlphaToOne ? 1f : (float)AlphasCumprod[0];
     }
 
-    public SchedulerConfig Config { get; }
-    public int Order => 1;
-    public IReadOnlyList<double> Timesteps { get; private set; } = [];
-    public ScalarType TimestepDtype => ScalarType.Int64;
-    public IReadOnlyList<double> Sigmas => [];
-    public double InitNoiseSigma => 1.0;
-    public int NumInferenceSteps { get; private set; }
-
-    public void SetTimesteps(int numInferenceSteps)
+    private protected override IReadOnlyList<double> Schedule(int numInferenceSteps)
     {
-        TimestepSpacings.CheckStepCount(Config, numInferenceSteps);
-        NumInferenceSteps = numInferenceSteps;
         var T = Config.NumTrainTimesteps;
         // _timesteps ascending, as diffusers builds them before the PLMS reordering
         var ascending = Config.TimestepSpacing switch
@@ -55,19 +42,15 @@ public sealed class PndmScheduler : IScheduler
         if (ascending.Length >= 2) plms.Add(ascending[^2]);
         plms.Add(ascending[^1]);
         plms.Reverse();
-        Timesteps = plms;
         _ets.Clear();
         _curSample = null;
         _counter = 0;
+        return plms;
     }
 
-    public Tensor ScaleModelInput(Tensor sample, double timestep) => sample;
-
-    public SchedulerStepOutput Step(Tensor modelOutput, double timestep, Tensor sample, INoiseSource? noise = null)
+    public override SchedulerStepOutput Step(Tensor modelOutput, double timestep, Tensor sample, INoiseSource? noise = null)
     {
-        if (NumInferenceSteps == 0)
-            throw new InvalidOperationException("Call SetTimesteps before Step.");
-        var t = ScheduleLookups.TrainIndex(timestep, Config.NumTrainTimesteps);
+        var t = TrainIndex(timestep);
         var stepRatio = Config.NumTrainTimesteps / NumInferenceSteps;
 
         var prevTimestep = t - stepRatio;
@@ -109,14 +92,11 @@ public sealed class PndmScheduler : IScheduler
         return new SchedulerStepOutput(prev_sample, null);
     }
 
-    public Tensor AddNoise(Tensor original, Tensor noise, double timestep) =>
-        ScheduleLookups.AddNoiseAlpha(_alphasCumprod, original, noise, timestep);
-
     /// <summary>PNDM's transfer φ(x_t, ε, t, t') (eq. 9): x_t' = √(ᾱ_t'/ᾱ_t)·x_t − (ᾱ_t' − ᾱ_t)·ε / (ᾱ_t√(1−ᾱ_t') + √(ᾱ_t(1−ᾱ_t)ᾱ_t')).</summary>
     private Tensor PrevSample(Tensor sample, int timestep, int prevTimestep, Tensor model_output)
     {
-        var alpha_prod_t = (float)_alphasCumprod[timestep];
-        var alpha_prod_t_prev = prevTimestep >= 0 ? (float)_alphasCumprod[prevTimestep] : _finalAlphaCumprod;
+        var alpha_prod_t = (float)AlphasCumprod[timestep];
+        var alpha_prod_t_prev = prevTimestep >= 0 ? (float)AlphasCumprod[prevTimestep] : _finalAlphaCumprod;
         var beta_prod_t = 1f - alpha_prod_t;
         var beta_prod_t_prev = 1f - alpha_prod_t_prev;
 

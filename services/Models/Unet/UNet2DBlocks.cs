@@ -38,19 +38,24 @@ internal sealed record UNetBlockSpec(
     long NumLayers, long TransformerLayers, long TembChannels, long Groups, double Eps, string Act,
     double OutputScaleFactor, long CrossAttentionDim, long NumAttentionHeads, bool UseLinearProjection, bool UpcastAttention);
 
-internal sealed class CrossAttnDownBlock2D : UNetDownBlock
+/// <summary>
+/// CrossAttnDownBlock2D and DownBlock2D: resnets, each followed by a transformer when the block has cross-attention,
+/// then an optional downsampler. Protected fields, so RegisterComponents on the subclass sees them.
+/// </summary>
+internal abstract class DownBlock2DBase : UNetDownBlock
 {
-    private readonly ModuleList<ResnetBlock2D> resnets = new();
-    private readonly ModuleList<Transformer2DModel> attentions = new();
-    private readonly ModuleList<Downsample2D>? downsamplers;
+    protected readonly ModuleList<ResnetBlock2D> resnets = new();
+    protected readonly ModuleList<Transformer2DModel>? attentions;
+    protected readonly ModuleList<Downsample2D>? downsamplers;
 
-    public CrossAttnDownBlock2D(long inChannels, long outChannels, bool addDownsample, long downsamplePadding,
-        UNetBlockSpec s, Device? device = null) : base(nameof(CrossAttnDownBlock2D))
+    protected DownBlock2DBase(string name, bool crossAttention, long inChannels, long outChannels, bool addDownsample,
+        long downsamplePadding, UNetBlockSpec s, Device? device) : base(name)
     {
+        if (crossAttention) attentions = new();
         for (var i = 0; i < s.NumLayers; i++)
         {
             resnets.Add(new ResnetBlock2D(i == 0 ? inChannels : outChannels, outChannels, s.TembChannels, s.Groups, s.Eps, s.Act, s.OutputScaleFactor, device));
-            attentions.Add(new Transformer2DModel(s.NumAttentionHeads, outChannels / s.NumAttentionHeads, outChannels,
+            attentions?.Add(new Transformer2DModel(s.NumAttentionHeads, outChannels / s.NumAttentionHeads, outChannels,
                 s.TransformerLayers, s.CrossAttentionDim, s.Groups, s.UseLinearProjection, s.UpcastAttention, device));
         }
         if (addDownsample)
@@ -63,8 +68,16 @@ internal sealed class CrossAttnDownBlock2D : UNetDownBlock
         var h = hidden_states;
         for (var i = 0; i < resnets.Count; i++)
         {
-            using var resnetOut = resnets[i].call(h, temb);
-            h = attentions[i].call(resnetOut, encoder_hidden_states);
+            var resnetOut = resnets[i].call(h, temb);
+            if (attentions is null)
+            {
+                h = resnetOut;
+            }
+            else
+            {
+                using (resnetOut)
+                    h = attentions[i].call(resnetOut, encoder_hidden_states);
+            }
             output_states.Add(h);
         }
         if (downsamplers is not null)
@@ -76,37 +89,13 @@ internal sealed class CrossAttnDownBlock2D : UNetDownBlock
     }
 }
 
-internal sealed class DownBlock2D : UNetDownBlock
-{
-    private readonly ModuleList<ResnetBlock2D> resnets = new();
-    private readonly ModuleList<Downsample2D>? downsamplers;
+internal sealed class CrossAttnDownBlock2D(long inChannels, long outChannels, bool addDownsample, long downsamplePadding,
+    UNetBlockSpec s, Device? device = null)
+    : DownBlock2DBase(nameof(CrossAttnDownBlock2D), crossAttention: true, inChannels, outChannels, addDownsample, downsamplePadding, s, device);
 
-    public DownBlock2D(long inChannels, long outChannels, bool addDownsample, long downsamplePadding,
-        UNetBlockSpec s, Device? device = null) : base(nameof(DownBlock2D))
-    {
-        for (var i = 0; i < s.NumLayers; i++)
-            resnets.Add(new ResnetBlock2D(i == 0 ? inChannels : outChannels, outChannels, s.TembChannels, s.Groups, s.Eps, s.Act, s.OutputScaleFactor, device));
-        if (addDownsample)
-            downsamplers = new ModuleList<Downsample2D>([new Downsample2D(outChannels, outChannels, downsamplePadding, device)]);
-        RegisterComponents();
-    }
-
-    public override Tensor Forward(Tensor hidden_states, Tensor temb, Tensor? encoder_hidden_states, List<Tensor> output_states)
-    {
-        var h = hidden_states;
-        foreach (var resnet in resnets)
-        {
-            h = resnet.call(h, temb);
-            output_states.Add(h);
-        }
-        if (downsamplers is not null)
-        {
-            h = downsamplers[0].call(h);
-            output_states.Add(h);
-        }
-        return h;
-    }
-}
+internal sealed class DownBlock2D(long inChannels, long outChannels, bool addDownsample, long downsamplePadding,
+    UNetBlockSpec s, Device? device = null)
+    : DownBlock2DBase(nameof(DownBlock2D), crossAttention: false, inChannels, outChannels, addDownsample, downsamplePadding, s, device);
 
 /// <summary>resnets.0, then (attention, resnet) pairs, all at the innermost width.</summary>
 internal sealed class UNetMidBlock2DCrossAttn : Module<Tensor, Tensor, Tensor?, Tensor>
@@ -140,21 +129,26 @@ internal sealed class UNetMidBlock2DCrossAttn : Module<Tensor, Tensor, Tensor?, 
     }
 }
 
-internal sealed class CrossAttnUpBlock2D : UNetUpBlock
+/// <summary>
+/// CrossAttnUpBlock2D and UpBlock2D: for each resnet, the next skip connection concatenated on, the resnet, and a
+/// transformer when the block has cross-attention; then an optional upsampler.
+/// </summary>
+internal abstract class UpBlock2DBase : UNetUpBlock
 {
-    private readonly ModuleList<ResnetBlock2D> resnets = new();
-    private readonly ModuleList<Transformer2DModel> attentions = new();
-    private readonly ModuleList<Upsample2D>? upsamplers;
+    protected readonly ModuleList<ResnetBlock2D> resnets = new();
+    protected readonly ModuleList<Transformer2DModel>? attentions;
+    protected readonly ModuleList<Upsample2D>? upsamplers;
 
-    public CrossAttnUpBlock2D(long inChannels, long outChannels, long prevOutputChannel, bool addUpsample,
-        UNetBlockSpec s, Device? device = null) : base(nameof(CrossAttnUpBlock2D))
+    protected UpBlock2DBase(string name, bool crossAttention, long inChannels, long outChannels, long prevOutputChannel,
+        bool addUpsample, UNetBlockSpec s, Device? device) : base(name)
     {
+        if (crossAttention) attentions = new();
         for (var i = 0; i < s.NumLayers; i++)
         {
             var resSkipChannels = i == s.NumLayers - 1 ? inChannels : outChannels;
             var resnetInChannels = i == 0 ? prevOutputChannel : outChannels;
             resnets.Add(new ResnetBlock2D(resnetInChannels + resSkipChannels, outChannels, s.TembChannels, s.Groups, s.Eps, s.Act, s.OutputScaleFactor, device));
-            attentions.Add(new Transformer2DModel(s.NumAttentionHeads, outChannels / s.NumAttentionHeads, outChannels,
+            attentions?.Add(new Transformer2DModel(s.NumAttentionHeads, outChannels / s.NumAttentionHeads, outChannels,
                 s.TransformerLayers, s.CrossAttentionDim, s.Groups, s.UseLinearProjection, s.UpcastAttention, device));
         }
         if (addUpsample)
@@ -173,8 +167,16 @@ internal sealed class CrossAttnUpBlock2D : UNetUpBlock
             var skip = res_hidden_states[res_hidden_states.Count - 1 - i];                     // popped from the end
             using var previous = h;
             using var joined = cat([previous, skip], dim: 1);                                   // (B, C + Cskip, H, W)
-            using var resnetOut = resnets[i].call(joined, temb);
-            h = attentions[i].call(resnetOut, encoder_hidden_states);
+            var resnetOut = resnets[i].call(joined, temb);
+            if (attentions is null)
+            {
+                h = resnetOut;
+            }
+            else
+            {
+                using (resnetOut)
+                    h = attentions[i].call(resnetOut, encoder_hidden_states);
+            }
         }
         if (upsamplers is null)
             return h;
@@ -183,41 +185,10 @@ internal sealed class CrossAttnUpBlock2D : UNetUpBlock
     }
 }
 
-internal sealed class UpBlock2D : UNetUpBlock
-{
-    private readonly ModuleList<ResnetBlock2D> resnets = new();
-    private readonly ModuleList<Upsample2D>? upsamplers;
+internal sealed class CrossAttnUpBlock2D(long inChannels, long outChannels, long prevOutputChannel, bool addUpsample,
+    UNetBlockSpec s, Device? device = null)
+    : UpBlock2DBase(nameof(CrossAttnUpBlock2D), crossAttention: true, inChannels, outChannels, prevOutputChannel, addUpsample, s, device);
 
-    public UpBlock2D(long inChannels, long outChannels, long prevOutputChannel, bool addUpsample,
-        UNetBlockSpec s, Device? device = null) : base(nameof(UpBlock2D))
-    {
-        for (var i = 0; i < s.NumLayers; i++)
-        {
-            var resSkipChannels = i == s.NumLayers - 1 ? inChannels : outChannels;
-            var resnetInChannels = i == 0 ? prevOutputChannel : outChannels;
-            resnets.Add(new ResnetBlock2D(resnetInChannels + resSkipChannels, outChannels, s.TembChannels, s.Groups, s.Eps, s.Act, s.OutputScaleFactor, device));
-        }
-        if (addUpsample)
-            upsamplers = new ModuleList<Upsample2D>([new Upsample2D(outChannels, outChannels, device)]);
-        RegisterComponents();
-    }
-
-    public override int NumResnets => resnets.Count;
-
-    public override Tensor Forward(Tensor hidden_states, IReadOnlyList<Tensor> res_hidden_states, Tensor temb,
-        Tensor? encoder_hidden_states, long[]? upsample_size)
-    {
-        var h = hidden_states.alias();
-        for (var i = 0; i < resnets.Count; i++)
-        {
-            var skip = res_hidden_states[res_hidden_states.Count - 1 - i];
-            using var previous = h;
-            using var joined = cat([previous, skip], dim: 1);                                   // (B, C + Cskip, H, W)
-            h = resnets[i].call(joined, temb);
-        }
-        if (upsamplers is null)
-            return h;
-        using (h)
-            return upsamplers[0].call(h, upsample_size);
-    }
-}
+internal sealed class UpBlock2D(long inChannels, long outChannels, long prevOutputChannel, bool addUpsample,
+    UNetBlockSpec s, Device? device = null)
+    : UpBlock2DBase(nameof(UpBlock2D), crossAttention: false, inChannels, outChannels, prevOutputChannel, addUpsample, s, device);

@@ -238,20 +238,25 @@ public sealed class LlamaTokenizer
     internal int ByteOf(int id) => SentencePieceDecoding.PieceToByte(_pieces[id]);
 
     /// <summary>
-    /// Whether <c>Decode(ids, skipSpecialTokens: true)</c> splits exactly before <paramref name="next"/> when it follows
-    /// <paramref name="previous"/>: the decode of everything before, one space, and the decode of everything from
-    /// <paramref name="next"/> on, as if it started a text. Holds when both are plain sentencepiece pieces in one run
-    /// (no byte run, added or special token between), the previous text ends in a letter or digit and the next piece is
-    /// "▁" + a letter or digit: the space is then the dummy prefix the restarted decode drops, sentencepiece keeps it
-    /// mid-text, and no clean_up_tokenization pattern (" .", " n't", " ' ", ...) can match across the split.
+    /// Where <c>Decode(ids, skipSpecialTokens: true)</c> splits exactly before <paramref name="next"/> when it follows
+    /// <paramref name="previous"/>: the decode of everything before, the returned separator, and the decode of everything
+    /// from <paramref name="next"/> on, as if it started a text; null where it may not. Both must be plain
+    /// sentencepiece pieces in one run (no byte run, added or special token between) and the previous text must end in
+    /// a letter or digit. Then a next piece "▁" + letter or digit splits with " " (the dummy-prefix space a restarted
+    /// decode drops and sentencepiece keeps mid-text; not "▁n", which " n't" could join), and a next piece starting
+    /// with a non-ASCII letter or digit (CJK text has no word spaces) splits with "": no clean_up_tokenization pattern
+    /// (" .", " n't", " ' ", " 've", ...) can match across either.
     /// </summary>
-    internal bool SplitsBefore(int previous, int next)
+    internal string? SplitBefore(int previous, int next)
     {
-        if (!IsPlainPiece(previous) || !IsPlainPiece(next)) return false;
+        if (!IsPlainPiece(previous) || !IsPlainPiece(next)) return null;
         string before = _pieces[previous], after = _pieces[next];
-        return char.IsLetterOrDigit(before[^1])
-            && after.Length >= 2 && after[0] == SpaceSymbol && char.IsLetterOrDigit(after[1])
-            && !(after[1] == 'n' && (after.Length == 2 || after[2] == '\''));                  // " n't"
+        if (!char.IsLetterOrDigit(before[^1])) return null;
+        if (after[0] != SpaceSymbol)
+            return char.IsLetterOrDigit(after[0]) && !char.IsAscii(after[0]) ? "" : null;
+        return after.Length >= 2 && char.IsLetterOrDigit(after[1])
+            && !(after[1] == 'n' && (after.Length == 2 || after[2] == '\''))                    // " n't"
+            ? " " : null;
     }
 
     private bool IsPlainPiece(int id) =>

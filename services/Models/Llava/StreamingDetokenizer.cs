@@ -8,7 +8,7 @@ namespace MultiModal.Models.Llava;
 /// clean_up_tokenization_spaces, text from the last space on; and, for <c>legacy=true</c> without skipping special
 /// tokens, text after the last special token (transformers inserts a space there when the next special token comes).
 /// Decoding everything again per token would cost O(n) per token; when skipping special tokens (as generation does),
-/// the ids before the last word boundary where the decode provably splits (<see cref="LlamaTokenizer.SplitsBefore"/>)
+/// the ids before the last boundary where the decode provably splits (<see cref="LlamaTokenizer.SplitBefore"/>)
 /// are decoded once into a fixed prefix, so each token re-decodes only the ids since that boundary.
 /// Not thread-safe: one instance per generation.
 /// </summary>
@@ -19,7 +19,7 @@ public sealed class StreamingDetokenizer
     private readonly List<int> _ids = [];
     private string _emitted = "";
     private int _anchor;                // ids before it are decoded once, into _anchorText (0: no anchor yet)
-    private string _anchorText = "";    // Decode(ids[.._anchor]) + " ": the prefix every later decode starts with
+    private string _anchorText = "";    // Decode(ids[.._anchor]) + separator: the prefix every later decode starts with
 
     internal StreamingDetokenizer(LlamaTokenizer tokenizer, bool skipSpecialTokens) =>
         (_tokenizer, _skipSpecialTokens) = (tokenizer, skipSpecialTokens);
@@ -35,9 +35,9 @@ public sealed class StreamingDetokenizer
     {
         _ids.Add(id);
         var last = _ids.Count - 1;
-        if (_skipSpecialTokens && last > _anchor && _tokenizer.SplitsBefore(_ids[last - 1], id))
+        if (_skipSpecialTokens && last > _anchor && _tokenizer.SplitBefore(_ids[last - 1], id) is { } separator)
         {
-            _anchorText = DecodeUpTo(last) + " ";
+            _anchorText = DecodeUpTo(last) + separator;
             _anchor = last;
         }
         var full = DecodeUpTo(_ids.Count);

@@ -124,7 +124,8 @@ public sealed class LlamaTokenizerGoldenTests
         var tokenizer = LlamaTokenizer.Create(TestPaths.Fixture("llava", "tokenizer", "tokenizer.model"),
             LlamaTokenizerConfig.Load(TestPaths.Fixture("llava", "tiny-llava-a")) with { Legacy = legacy, CleanUpTokenizationSpaces = cleanUp });
         var text = string.Concat(Enumerable.Repeat(
-            "The cat isn't here , it ' s there . Don't you see ? No n't ' quote ' 42 apples ! 😀 中文 and so on, ok. ", 6));
+            "The cat isn't here , it ' s there . Don't you see ? No n't ' quote ' 42 apples ! 😀 中文 and so on, ok. " +
+            "这张图片里有什么？图片里有一只猫和一条狗。they 've 中a文1 ' re ", 6));
         var words = tokenizer.Encode(text, addSpecialTokens: false);
         int[] awkward = [0, 1, 2, 1536, 1537, 1373, 3 + 0xE6, 3 + 0x96, 3 + 0xF0, 3 + 0x9F, 3 + 0x2E, 1387, 1437,
             tokenizer.TokenToId("▁n") ?? 0, tokenizer.TokenToId("'") ?? 0, tokenizer.TokenToId(".") ?? 0];

@@ -24,7 +24,9 @@ public sealed record JobProgress<TPreview>(int Step, int TotalSteps, TimeSpan El
 /// <param name="Result">What the work returned.</param>
 /// <param name="Queued">Time spent waiting.</param>
 /// <param name="Ran">Time spent running.</param>
-public sealed record JobCompleted<TResult>(TResult Result, TimeSpan Queued, TimeSpan Ran) : JobEvent;
+/// <param name="StartedUtc">When it started running (server clock, <see cref="MonotonicClock"/>).</param>
+/// <param name="FinishedUtc">When it finished; the next job starts no earlier.</param>
+public sealed record JobCompleted<TResult>(TResult Result, TimeSpan Queued, TimeSpan Ran, DateTime StartedUtc, DateTime FinishedUtc) : JobEvent;
 
 /// <summary>
 /// Holds one preview until the caller takes it, or until the worker drops it because the caller fell behind: previews

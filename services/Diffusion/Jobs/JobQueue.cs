@@ -219,7 +219,9 @@ public sealed class JobQueue<TWork, TPreview, TResult> : IDisposable
         try
         {
             var result = _run(job.Work, running);
-            job.Write(new JobCompleted<TResult>(result, queued, Stopwatch.GetElapsedTime(job.StartedAt)));
+            var finishedAt = Stopwatch.GetTimestamp();
+            job.Write(new JobCompleted<TResult>(result, queued, Stopwatch.GetElapsedTime(job.StartedAt, finishedAt),
+                MonotonicClock.ToUtc(job.StartedAt), MonotonicClock.ToUtc(finishedAt)));
         }
         catch (OperationCanceledException) when (job.CancellationToken.IsCancellationRequested)
         {

@@ -76,6 +76,8 @@ public static class GenerationEventMapper
                 Denoise = Duration.FromTimeSpan(output.Denoise),
                 Decode = Duration.FromTimeSpan(output.Decode),
                 Total = Duration.FromTimeSpan(completed.Ran),
+                StartTime = Timestamp.FromDateTime(completed.StartedUtc),
+                EndTime = Timestamp.FromDateTime(completed.FinishedUtc),
             },
             PromptTruncated = output.PromptTruncated,
             Scheduler = SchedulerNames.ToWire(output.SchedulerUsed),

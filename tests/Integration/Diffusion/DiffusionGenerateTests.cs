@@ -53,6 +53,8 @@ public sealed class DiffusionGenerateTests(DiffusionFleetFixture fleet)
         Assert.Equal([3ul], result.Seeds);
         Assert.Equal((Scheduler.Euler, 5u, false), (result.Scheduler, result.StepsRun, result.PromptTruncated));
         Assert.True(result.Timings.Total.ToTimeSpan() >= result.Timings.Denoise.ToTimeSpan());
+        var wallTime = result.Timings.EndTime.ToDateTime() - result.Timings.StartTime.ToDateTime();
+        Assert.InRange((wallTime - result.Timings.Total.ToTimeSpan()).Duration(), TimeSpan.Zero, TimeSpan.FromMilliseconds(1));
         Assert.Equal(
             "a photo of an astronaut riding a horse\nSteps: 5, Sampler: Euler, CFG scale: 7.5, Seed: 3, Size: 64x64, Model: tiny-sd",
             PngTextChunks.Read(image.Data.Span)["parameters"]);

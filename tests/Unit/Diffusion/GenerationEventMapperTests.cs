@@ -30,7 +30,8 @@ public sealed class GenerationEventMapperTests
     private static JobCompleted<GenerationOutput> Completed(params DecodedImage[] images) => new(
         new GenerationOutput(images, PromptTruncated: true, StepsRun: 21, SchedulerKind.EulerAncestral,
             TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(30)),
-        Queued: TimeSpan.FromSeconds(1), Ran: TimeSpan.FromMilliseconds(250));
+        Queued: TimeSpan.FromSeconds(1), Ran: TimeSpan.FromMilliseconds(250),
+        StartedUtc: new DateTime(2026, 11, 27, 1, 0, 0, DateTimeKind.Utc), FinishedUtc: new DateTime(2026, 11, 27, 1, 0, 0, 250, DateTimeKind.Utc));
 
     private static PreviewSlot<T> Slot<T>(T value) where T : class => new(value);
 
@@ -51,6 +52,8 @@ public sealed class GenerationEventMapperTests
         Assert.Equal(TimeSpan.FromSeconds(1), result.Timings.Queued.ToTimeSpan());
         Assert.Equal(TimeSpan.FromMilliseconds(200), result.Timings.Denoise.ToTimeSpan());
         Assert.Equal(TimeSpan.FromMilliseconds(250), result.Timings.Total.ToTimeSpan());
+        Assert.Equal(new DateTime(2026, 11, 27, 1, 0, 0, DateTimeKind.Utc), result.Timings.StartTime.ToDateTime());
+        Assert.Equal(new DateTime(2026, 11, 27, 1, 0, 0, 250, DateTimeKind.Utc), result.Timings.EndTime.ToDateTime());
     }
 
     [Theory]

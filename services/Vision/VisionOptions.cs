@@ -40,6 +40,15 @@ public sealed class VisionOptions
     /// </summary>
     [Range(0, long.MaxValue)] public long MaxBatchTokens { get; set; }
 
+    /// <summary>
+    /// Most prompt positions (image rows included) one prefill runs between two decode steps of the running generations
+    /// (local backend). A new request's prefill runs in units of about that much work, one per step: its images through
+    /// the vision tower a few layers at a time, then its merged prompt in chunks of this many positions, so a long prompt
+    /// delays the others' next token by one unit instead of the whole prefill. Smaller chunks: steadier streams for the others, a little less prefill throughput.
+    /// 0: the whole prefill at once, when the request is admitted.
+    /// </summary>
+    [Range(0, 1_000_000)] public int PrefillChunkTokens { get; set; } = 128;
+
     /// <summary>Requests allowed to wait while <see cref="MaxBatchSize"/> generate; beyond it calls get RESOURCE_EXHAUSTED (QUEUE_FULL).</summary>
     [Range(1, 100_000)] public int MaxQueueLength { get; set; } = 64;
 

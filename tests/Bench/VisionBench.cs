@@ -13,7 +13,8 @@ namespace MultiModal.Tests.Bench;
 /// tokens/s (vision tower + projector + decoder over the merged prompt), decode tokens/s (one cached step per token),
 /// and decode as a fraction of the memory-bandwidth limit, i.e. decoder weight bytes read per token × tokens/s over a
 /// copy bandwidth measured in the same process just before; then aggregate decode tokens/s with 1, 2, 4 and 8
-/// generations stepped together, as ratios to one; and the streaming detokenizer against re-decoding per token.
+/// generations stepped together, as ratios to one; a long image prompt joining running generations, whole or chunked
+/// prefill (<see cref="PrefillInterleaveBench"/>); and the streaming detokenizer against re-decoding per token.
 /// </summary>
 public static class VisionBench
 {
@@ -78,6 +79,7 @@ public static class VisionBench
         cache.Dispose();
 
         ConcurrentDecode(generator, decodeTokens);
+        PrefillInterleaveBench.Run(generator, pixel_values, ids, running: 2);
         StreamingText(generator.Tokenizer);
         model.Dispose();
     }

@@ -116,6 +116,21 @@ internal sealed class ClipEncoder : Module<Tensor, Tensor?, Tensor>
     public override Tensor forward(Tensor hidden_states, Tensor? attention_mask) =>
         Forward(hidden_states, attention_mask, collect: null);
 
+    /// <summary>Layers <paramref name="from"/> .. <paramref name="from"/> + <paramref name="count"/> − 1 on <paramref name="hidden_states"/>.</summary>
+    public Tensor ForwardLayers(Tensor hidden_states, int from, int count, Tensor? attention_mask = null)
+    {
+        if (from < 0 || count < 1 || from + count > layers.Count)
+            throw new ArgumentOutOfRangeException(nameof(count), $"layers {from}..{from + count - 1} of {layers.Count}");
+        var h = layers[from].call(hidden_states, attention_mask);
+        for (var i = from + 1; i < from + count; i++)
+        {
+            var next = layers[i].call(h, attention_mask);
+            h.Dispose();
+            h = next;
+        }
+        return h;
+    }
+
     /// <summary>Runs every layer; when <paramref name="collect"/> is given it receives the input and each layer's output.</summary>
     public Tensor Forward(Tensor hidden_states, Tensor? attention_mask, List<Tensor>? collect)
     {
@@ -247,6 +262,19 @@ public sealed class ClipVisionTransformer : Module<Tensor, Tensor>
     }
 
     public int NumLayers => encoder.Count;
+
+    /// <summary>hidden_states[0]: embeddings then pre_layrnorm, (B, 3, H, W) → (B, 1+N, C).</summary>
+    public Tensor EmbedForEncoder(Tensor pixel_values)
+    {
+        using var embedded = embeddings.call(pixel_values);
+        return pre_layrnorm.call(embedded);
+    }
+
+    /// <summary>
+    /// hidden_states[from + count] from hidden_states[from]: encoder layers <paramref name="from"/> onwards, so the
+    /// tower can run a few layers at a time (or stop at the layer a caller needs).
+    /// </summary>
+    public Tensor ForwardEncoderLayers(Tensor hidden_states, int from, int count) => encoder.ForwardLayers(hidden_states, from, count);
 
     public override Tensor forward(Tensor pixel_values) => Forward(pixel_values).PooledOutput;
 

@@ -154,6 +154,17 @@ public sealed class LlamaKvCache : IDisposable
         return (Key(layer), Value(layer));
     }
 
+    /// <summary>
+    /// Forgets every position from <paramref name="length"/> on, in every layer (the buffers stay): undoes a step that
+    /// failed part-way, so the sequence can take it again.
+    /// </summary>
+    public void Truncate(long length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        for (var i = 0; i < _lengths.Length; i++)
+            _lengths[i] = Math.Min(_lengths[i], length);
+    }
+
     // A buffer of `capacity` positions shaped and typed like `like`, holding the first `length` positions of `old`.
     private static Tensor Grow(Tensor? old, Tensor like, long length, long capacity)
     {

@@ -103,23 +103,56 @@ public sealed class LlavaForConditionalGeneration : nn.Module
     /// </summary>
     public Tensor SelectImageFeatures(Tensor pixel_values)
     {
+        var hidden = VisionEmbed(pixel_values);
+        if (VisionFeatureLayerIndex > 0)
+        {
+            using var input = hidden;
+            hidden = vision_tower.VisionModel.ForwardEncoderLayers(input, 0, VisionFeatureLayerIndex);
+        }
+        using var selected = hidden;
+        return SelectFeatures(selected);
+    }
+
+    /// <summary>
+    /// Which of the vision tower's hidden states (0 = the embeddings, i = layer i's output) holds the features: the
+    /// layers after it never need to run (for the default −2, the last one).
+    /// </summary>
+    public int VisionFeatureLayerIndex => Config.VisionFeatureLayer < 0
+        ? VisionTower.NumLayers + 1 + Config.VisionFeatureLayer
+        : Config.VisionFeatureLayer;
+
+    /// <summary>The tower's hidden_states[0] for (I, 3, H, W) images, after checking their shape: (I, 1+N, Dv).</summary>
+    public Tensor VisionEmbed(Tensor pixel_values)
+    {
         var expected = Config.VisionConfig.ImageSize;
         if (pixel_values.dim() != 4 || pixel_values.shape[1] != Config.VisionConfig.NumChannels
             || pixel_values.shape[2] != expected || pixel_values.shape[3] != expected)
             throw new InputRejectedException(InputRejection.Invalid,
                 $"pixel_values must be (images, {Config.VisionConfig.NumChannels}, {expected}, {expected}); got ({string.Join(", ", pixel_values.shape)}).");
-        var output = vision_tower.VisionModel.Forward(pixel_values, outputHiddenStates: true);
-        var states = output.HiddenStates!;
-        var index = Config.VisionFeatureLayer < 0 ? states.Count + Config.VisionFeatureLayer : Config.VisionFeatureLayer;
-        var selected = states[index];
-        var features = Config.VisionFeatureSelectStrategy == "default"
-            ? selected.narrow(1, 1, selected.shape[1] - 1)                                       // drop CLS: (I, N, Dv)
-            : selected.alias();
-        foreach (var state in states) state.Dispose();
-        output.LastHiddenState.Dispose();
-        output.PooledOutput.Dispose();
-        return features;
+        return vision_tower.VisionModel.EmbedForEncoder(pixel_values);
     }
+
+    /// <summary>hidden_states[<see cref="VisionFeatureLayerIndex"/>] → the selected features: without the CLS row for strategy "default", (I, N, Dv).</summary>
+    public Tensor SelectFeatures(Tensor selected_hidden_state) => Config.VisionFeatureSelectStrategy == "default"
+        ? selected_hidden_state.narrow(1, 1, selected_hidden_state.shape[1] - 1)
+        : selected_hidden_state.alias();
+
+    /// <summary>
+    /// How many vision encoder layers over <paramref name="images"/> images cost about as much as a decoder pass over
+    /// <paramref name="tokens"/> prompt positions (at least 1), counting multiply-adds as parameters × positions (the
+    /// attention scores left out): a chunked prefill runs the tower in units of that many layers.
+    /// </summary>
+    public int VisionLayersWorth(long tokens, int images)
+    {
+        _parameterCounts ??= (
+            VisionLayer: vision_tower.VisionModel.parameters().Sum(p => p.numel()) / (double)VisionTower.NumLayers,
+            Decoder: language_model.Model.parameters().Sum(p => p.numel()) - language_model.Model.EmbedWeight.numel());
+        var (visionLayer, decoder) = _parameterCounts.Value;
+        var layerCost = visionLayer * Math.Max(1, images) * (Config.VisionConfig.NumPatches + 1);
+        return (int)Math.Clamp(Math.Floor(decoder * (double)tokens / layerCost), 1, VisionTower.NumLayers);
+    }
+
+    private (double VisionLayer, double Decoder)? _parameterCounts;
 
     /// <summary>Vision tower, feature selection and projector: (I, 3, H, W) → (I, N, Dt).</summary>
     public Tensor GetImageFeatures(Tensor pixel_values)
@@ -186,26 +219,83 @@ public sealed class LlavaForConditionalGeneration : nn.Module
     {
         if (input_ids.dim() != 2)
             throw new InputRejectedException(InputRejection.Invalid, $"input_ids must be (batch, tokens); got ({string.Join(", ", input_ids.shape)}).");
-        var ids = input_ids.to(ScalarType.Int64);
-        using var isImage = ids.eq(Config.ImageTokenIndex);
-        using var embeds = EmbedTokens(ids, isImage);                                                   // (B, T, C)
-        LlavaMergedInputs? merged = null;
-        if (pixel_values is not null)
-        {
-            if (cache is { Length: > 0 })
-                throw new InvalidOperationException("Images can only be given with the first (prefill) call of a cache.");
-            using var features = GetImageFeatures(pixel_values);                                       // (I, N, C)
-            merged = MergeInputIdsWithImageFeatures(ids, embeds, features);
-        }
-        else if (cache is not { Length: > 0 } && isImage.any().item<bool>())
-        {
-            throw new InputRejectedException(InputRejection.Invalid, "The prompt has an <image> token but no image was given.");
-        }
-
+        var (embeds, merged) = Embed(input_ids, pixel_values, cache);
+        using var _ = embeds;
         var output = language_model.Model.Forward(merged?.InputsEmbeds ?? embeds, cache, merged?.PositionIds, outputHiddenStates);
         var logits = language_model.Logits(output.LastHiddenState);
         if (output.HiddenStates is null) output.LastHiddenState.Dispose();
         return new LlavaForwardOutput(logits, merged, output.HiddenStates);
+    }
+
+    /// <summary>
+    /// The decoder's input for a prompt, without running the decoder: input_ids (B, T) embedded, with the projected
+    /// image rows of <paramref name="pixel_values"/> merged in (vision tower and projector run here) → (B, L, C). Feed it
+    /// to <see cref="PrefillLogits"/> whole or in consecutive chunks.
+    /// </summary>
+    public Tensor EmbedPrompt(Tensor input_ids, Tensor? pixel_values)
+    {
+        if (pixel_values is null) return EmbedPromptWithFeatures(input_ids, null);
+        using var selected = SelectImageFeatures(pixel_values);
+        return EmbedPromptWithFeatures(input_ids, selected);
+    }
+
+    /// <summary>
+    /// <see cref="EmbedPrompt"/> from the images' selected vision features (I, N, Dv) (see <see cref="SelectFeatures"/>)
+    /// instead of their pixels, for callers that run the vision tower a few layers at a time; null for a text-only prompt.
+    /// </summary>
+    public Tensor EmbedPromptWithFeatures(Tensor input_ids, Tensor? selected_features)
+    {
+        if (input_ids.dim() != 2)
+            throw new InputRejectedException(InputRejection.Invalid, $"input_ids must be (batch, tokens); got ({string.Join(", ", input_ids.shape)}).");
+        var (embeds, merged) = Embed(input_ids, selected_features, cache: null, imagesArePixels: false);
+        if (merged is null) return embeds;
+        embeds.Dispose();
+        merged.PositionIds.Dispose();
+        merged.AttentionMask.Dispose();
+        return merged.InputsEmbeds;
+    }
+
+    /// <summary>
+    /// Runs the decoder over <paramref name="inputs_embeds"/> (B, T, C), positions continuing after
+    /// <paramref name="cache"/>, and returns the logits of the last position only (B, V) float32: a whole prefill, or one
+    /// chunk of it (the chunks of an <see cref="EmbedPrompt"/> output fed in order give the same cache and last logits
+    /// as one call, up to float rounding).
+    /// </summary>
+    public Tensor PrefillLogits(Tensor inputs_embeds, LlamaKvCache cache)
+    {
+        var output = language_model.Model.Forward(inputs_embeds, cache);
+        using var hidden = output.LastHiddenState;
+        using var last = hidden.narrow(1, hidden.shape[1] - 1, 1);                                    // (B, 1, C)
+        using var logits = language_model.Logits(last);
+        return logits.squeeze(1);
+    }
+
+    // Token embeddings (B, T, C) and, with images (pixels, or selected vision features when imagesArePixels is false),
+    // the merged inputs (a prefill). Checks that images come only with a prefill and that an <image> token at a prefill
+    // has its image.
+    private (Tensor Embeds, LlavaMergedInputs? Merged) Embed(Tensor input_ids, Tensor? images, LlamaKvCache? cache, bool imagesArePixels = true)
+    {
+        var ids = input_ids.to(ScalarType.Int64);
+        using var isImage = ids.eq(Config.ImageTokenIndex);
+        var embeds = EmbedTokens(ids, isImage);                                                         // (B, T, C)
+        try
+        {
+            if (images is not null)
+            {
+                if (cache is { Length: > 0 })
+                    throw new InvalidOperationException("Images can only be given with the first (prefill) call of a cache.");
+                using var features = imagesArePixels ? GetImageFeatures(images) : multi_modal_projector.call(images);   // (I, N, C)
+                return (embeds, MergeInputIdsWithImageFeatures(ids, embeds, features));
+            }
+            if (cache is not { Length: > 0 } && isImage.any().item<bool>())
+                throw new InputRejectedException(InputRejection.Invalid, "The prompt has an <image> token but no image was given.");
+            return (embeds, null);
+        }
+        catch
+        {
+            embeds.Dispose();
+            throw;
+        }
     }
 
     /// <summary>

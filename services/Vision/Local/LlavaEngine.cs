@@ -19,8 +19,13 @@ public sealed class LlavaEngine : IDisposable
 {
     private readonly LlavaGenerator _generator;
 
-    public LlavaEngine(string folder, string device, string dtype, int maxPromptTokens)
+    private readonly int? _prefillChunkTokens;
+
+    /// <param name="prefillChunkTokens">Most prompt positions one prefill unit runs (see <see cref="Start"/>); 0 = whole prefills.</param>
+    public LlavaEngine(string folder, string device, string dtype, int maxPromptTokens, int prefillChunkTokens = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(prefillChunkTokens);
+        _prefillChunkTokens = prefillChunkTokens == 0 ? null : prefillChunkTokens;
         Device = TorchRuntime.ResolveDevice(device);
         DType = TorchRuntime.ResolveDType(dtype, Device);
         _generator = LlavaGenerator.Load(folder, Device, DType);
@@ -82,8 +87,10 @@ public sealed class LlavaEngine : IDisposable
     }
 
     /// <summary>
-    /// Runs the prefill of <paramref name="work"/> and picks its first token (device thread only): a sequence for
-    /// <see cref="Step"/>, possibly already finished. It stops before its next token once the work's token fires.
+    /// Starts <paramref name="work"/>'s generation (device thread only): a sequence for <see cref="Step"/>, possibly
+    /// already finished. With chunked prefills it only stages the inputs and each <see cref="Step"/> runs one unit of
+    /// the prefill; otherwise the whole prefill runs here and the first token is picked. It stops before its next unit
+    /// or token once the work's token fires.
     /// </summary>
     public GenerationSequence Start(LlavaWork work)
     {
@@ -95,7 +102,7 @@ public sealed class LlavaEngine : IDisposable
             : null;
         try
         {
-            return _generator.Start(work.InputIds, pixel_values, work.Options, onUpdate, work.CancellationToken);
+            return _generator.Start(work.InputIds, pixel_values, work.Options, onUpdate, work.CancellationToken, _prefillChunkTokens);
         }
         catch (InputRejectedException e) when (e.Kind == InputRejection.PromptTooLong)
         {
@@ -103,7 +110,7 @@ public sealed class LlavaEngine : IDisposable
         }
     }
 
-    /// <summary>One decode step for every running sequence, in one forward pass (device thread only).</summary>
+    /// <summary>One step for every running sequence: one batched decode pass, and one prefill unit (device thread only).</summary>
     public void Step(IReadOnlyList<GenerationSequence> running) => _generator.Step(running);
 
     // Greedy unless a temperature is set (transformers: do_sample=False ignores the sampling knobs).

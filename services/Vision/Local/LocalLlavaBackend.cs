@@ -27,7 +27,7 @@ public sealed class LocalLlavaBackend : IVisionBackend
     {
         _logger = loggers.CreateLogger<LocalLlavaBackend>();
         var started = Stopwatch.StartNew();
-        _engine = new LlavaEngine(options.ModelPath, options.Device, options.DType, options.MaxPromptTokens);
+        _engine = new LlavaEngine(options.ModelPath, options.Device, options.DType, options.MaxPromptTokens, options.PrefillChunkTokens);
         // See README "How concurrent requests share the device". No admission window: a lone request starts at once.
         _queue = new ContinuousBatchingQueue<LlavaWork, LlavaSequenceRunner.Running, GenerationResult>(
             new BatchingOptions { Name = "vision", MaxBatchSize = options.MaxBatchSize, MaxWait = TimeSpan.Zero, MaxQueueLength = options.MaxQueueLength },

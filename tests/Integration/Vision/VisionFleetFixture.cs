@@ -12,11 +12,12 @@ namespace MultiModal.Tests.Integration.Vision;
 /// <summary>
 /// The Vision service (local backend on the golden tiny-llava-a folder) and the gateway as real processes on
 /// 127.0.0.1, shared by every class of <see cref="VisionFleetCollection"/> so the one device queue serves one test at
-/// a time. MaxBatchSize 3 and MaxQueueLength 2, so that QUEUE_FULL can be provoked with a handful of calls.
+/// a time. MaxBatchSize 3 and MaxQueueLength 2, so that QUEUE_FULL can be provoked with a handful of calls; prefills in
+/// chunks of 8 positions, so every golden prompt (about 45 positions) is prefilled over several steps.
 /// </summary>
 public sealed class VisionFleetFixture : IAsyncLifetime
 {
-    public const int MaxBatchSize = 3, MaxQueueLength = 2;
+    public const int MaxBatchSize = 3, MaxQueueLength = 2, PrefillChunkTokens = 8;
 
     public static string ModelFolder => TestPaths.Fixture("llava", "tiny-llava-a");
 
@@ -36,6 +37,7 @@ public sealed class VisionFleetFixture : IAsyncLifetime
         Vision = await ServiceProcess.StartAsync(BuildOutputs.Dll("services/Vision", "Vision"),
             [
                 $"--Vision:ModelPath={ModelFolder}", $"--Vision:MaxBatchSize={MaxBatchSize}", $"--Vision:MaxQueueLength={MaxQueueLength}",
+                $"--Vision:PrefillChunkTokens={PrefillChunkTokens}",
                 // One Debug line per generation ("Generated N tokens ... (Cancelled)"), so tests can see how it ended.
                 "--Logging:LogLevel:MultiModal.Vision.Local.LocalLlavaBackend=Debug",
             ]);

@@ -51,6 +51,14 @@ public sealed class GenerationSequence : IDisposable
 
     public bool IsFinished => Result is not null || Error is not null;
 
+    /// <summary>
+    /// True while part of the prompt's prefill has not run yet (a chunked prefill; see <see cref="LlavaGenerator.Start"/>):
+    /// the next <see cref="LlavaGenerator.Step"/> runs its next unit instead of a decode step.
+    /// </summary>
+    public bool IsPrefilling => Prefill is not null;
+
+    internal PendingPrefill? Prefill { get; private set; }
+
     /// <summary>The result, or the generation's own failure rethrown (with its original stack).</summary>
     public GenerationResult GetResult()
     {
@@ -68,6 +76,26 @@ public sealed class GenerationSequence : IDisposable
 
     /// <summary>The token the next step feeds (the last one generated).</summary>
     internal int NextInput => _generated[^1];
+
+    internal void BeginPrefill(PendingPrefill prefill) => Prefill = prefill;
+
+    /// <summary>
+    /// Runs the next unit of the pending prefill; once the whole prompt is in the cache, picks the first token. Ends the
+    /// sequence with <see cref="FinishReason.Cancelled"/> instead when its token fired.
+    /// </summary>
+    internal void AdvancePrefill(LlavaForConditionalGeneration model)
+    {
+        if (CancellationToken.IsCancellationRequested)
+        {
+            Finish(FinishReason.Cancelled);
+            return;
+        }
+        using var logits = Prefill!.RunNext(model, Cache);
+        if (logits is null) return;
+        Prefill = null;
+        using var cpu = logits.to(CPU);
+        Accept(cpu);
+    }
 
     /// <summary>
     /// Takes the scores for the next position (1, V) float32 on the CPU: picks a token (processors, then argmax or one
@@ -95,7 +123,7 @@ public sealed class GenerationSequence : IDisposable
     {
         if (IsFinished) return;
         Error = error;
-        Cache.Dispose();
+        ReleaseDeviceMemory();
     }
 
     /// <summary>Ends the sequence: text held back (an unfinished character, a possible stop-string prefix) is final now.</summary>
@@ -109,7 +137,14 @@ public sealed class GenerationSequence : IDisposable
         }
         Result = new GenerationResult(_generated, _text.ToString(), reason,
             new GenerationUsage(_promptLength, _imageRows, _generated.Count), _seed);
-        Cache.Dispose();                                                            // the KV cache is freed at once
+        ReleaseDeviceMemory();                                                      // the KV cache is freed at once
+    }
+
+    private void ReleaseDeviceMemory()
+    {
+        Prefill?.Dispose();
+        Prefill = null;
+        Cache.Dispose();
     }
 
     private void Emit(int? id, string delta)
@@ -133,7 +168,7 @@ public sealed class GenerationSequence : IDisposable
 
     public void Dispose()
     {
-        Cache.Dispose();
+        ReleaseDeviceMemory();
         _generator?.Dispose();
     }
 }

@@ -5,8 +5,10 @@
 // torch.multinomial over the float32 softmax on the CPU, i.e. transformers' `torch.multinomial(probs, 1)`. A seed
 // reproduces a sequence with the same weights and libtorch build; bitwise equality with PyTorch's global RNG stream is
 // not claimed.
-// Concurrent generations: Start runs each prefill alone; Step advances several sequences with one forward pass (the
-// projections, MLP and LM head batched; attention per row on its own cache), so each continues as it would alone.
+// Concurrent generations: a prefill runs alone, whole at Start or (chunked) one unit per Step: the vision tower a few
+// layers at a time, then chunks of the merged prompt, so that a long prompt does not stall the others' decode steps. Step advances the decoding
+// sequences with one forward pass (the projections, MLP and LM head batched; attention per row on its own cache), so
+// each continues as it would alone.
 using MultiModal.Models.Errors;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -61,13 +63,19 @@ public sealed class LlavaGenerator(LlavaForConditionalGeneration model, LlamaTok
     }
 
     /// <summary>
-    /// Validates the prompt, runs its prefill and picks the first token: a sequence to advance with <see cref="Step"/>
-    /// (it may already be finished, e.g. after an EOS or when the token was cancelled before the prefill). Dispose it.
-    /// Same arguments as <see cref="Generate(int[], Tensor?, GenerationOptions, Action{GenerationUpdate}?, CancellationToken)"/>.
+    /// Validates the prompt and makes a sequence to advance with <see cref="Step"/>; dispose it. Without
+    /// <paramref name="prefillChunkTokens"/> it runs the whole prefill and picks the first token here (the sequence may
+    /// already be finished, e.g. after an EOS or when the token was cancelled before the prefill). With it, nothing runs
+    /// here: the sequence <see cref="GenerationSequence.IsPrefilling"/>, and each <see cref="Step"/> runs one unit of its
+    /// prefill (a few vision-tower layers, as many as cost about one chunk, then at most that many prompt positions), the
+    /// cancellation token checked before each.
+    /// Other arguments as <see cref="Generate(int[], Tensor?, GenerationOptions, Action{GenerationUpdate}?, CancellationToken)"/>.
     /// </summary>
     public GenerationSequence Start(int[] input_ids, Tensor? pixel_values, GenerationOptions options,
-        Action<GenerationUpdate>? onUpdate = null, CancellationToken cancellationToken = default)
+        Action<GenerationUpdate>? onUpdate = null, CancellationToken cancellationToken = default, int? prefillChunkTokens = null)
     {
+        if (prefillChunkTokens is < 1)
+            throw new ArgumentOutOfRangeException(nameof(prefillChunkTokens), prefillChunkTokens, "A prefill chunk takes at least one position.");
         options.Validate();
         if (input_ids.Length == 0)
             throw new InputRejectedException(InputRejection.Invalid, "The prompt is empty.");
@@ -92,9 +100,13 @@ public sealed class LlavaGenerator(LlavaForConditionalGeneration model, LlamaTok
             }
             using var _ = inference_mode();
             using var scope = NewDisposeScope();
-            using var ids = tensor(input_ids.Select(i => (long)i).ToArray(), device: DeviceOf(model)).unsqueeze(0);
-            var output = model.Forward(ids, pixel_values?.to(DeviceOf(model)), sequence.Cache);
-            sequence.Accept(output.Logits[.., -1].to(CPU));                                // (1, V)
+            var device = DeviceOf(model);
+            var ids = tensor(input_ids.Select(i => (long)i).ToArray(), device: device).unsqueeze(0);   // (1, T)
+            // Aliases: the pending prefill owns (and disposes) its handles, never the caller's tensor.
+            sequence.BeginPrefill(new PendingPrefill(ids.alias(), pixel_values?.to(device).alias(), prefillChunkTokens ?? int.MaxValue));
+            if (prefillChunkTokens is null)
+                while (sequence.IsPrefilling && !sequence.IsFinished)
+                    sequence.AdvancePrefill(model);
             return sequence;
         }
         catch
@@ -105,10 +117,12 @@ public sealed class LlavaGenerator(LlavaForConditionalGeneration model, LlamaTok
     }
 
     /// <summary>
-    /// One decode step for every sequence given (none finished): their last tokens go through the model together,
-    /// each on its own cache, and each picks its next token. A single sequence runs exactly the unbatched step. A
-    /// sequence whose own token choice fails (non-finite scores, a bad sampling setting) ends with
-    /// <see cref="GenerationSequence.Error"/>; the others go on. A failing forward pass throws for all of them.
+    /// One step for every sequence given (none finished): the decoding ones' last tokens go through the model
+    /// together, each on its own cache, and each picks its next token (a single sequence runs exactly the unbatched
+    /// step); then the first sequence still prefilling runs one unit of its prefill. Failures stay with their sequence,
+    /// which ends with <see cref="GenerationSequence.Error"/> while the others go on: its own token choice failing
+    /// (non-finite scores, a bad sampling setting), its prefill failing, or its decode pass failing when retried alone
+    /// (a failed batched pass is undone and retried one sequence at a time).
     /// </summary>
     public void Step(IReadOnlyList<GenerationSequence> sequences)
     {
@@ -116,6 +130,56 @@ public sealed class LlavaGenerator(LlavaForConditionalGeneration model, LlamaTok
         if (sequences.FirstOrDefault(s => s.IsFinished) is not null)
             throw new InvalidOperationException("A finished sequence cannot take another step.");
         using var _ = inference_mode();
+        var decoding = sequences.Where(s => !s.IsPrefilling).ToList();
+        if (decoding.Count > 0)
+            DecodeIsolatingFailures(decoding);
+        if (sequences.FirstOrDefault(s => s.IsPrefilling && !s.IsFinished) is { } prefilling)
+        {
+            try
+            {
+                using var scope = NewDisposeScope();
+                prefilling.AdvancePrefill(model);
+            }
+            catch (Exception e)
+            {
+                prefilling.Fail(e);
+            }
+        }
+    }
+
+    private void DecodeIsolatingFailures(List<GenerationSequence> decoding)
+    {
+        var lengths = decoding.Select(s => s.Length).ToArray();
+        try
+        {
+            Decode(decoding);
+        }
+        catch (Exception) when (decoding.Count > 1)
+        {
+            // Undo what the failed pass appended, then one at a time: only a sequence that fails alone fails.
+            for (var r = 0; r < decoding.Count; r++)
+                decoding[r].Cache.Truncate(lengths[r]);
+            foreach (var sequence in decoding)
+            {
+                try
+                {
+                    Decode([sequence]);
+                }
+                catch (Exception e)
+                {
+                    sequence.Fail(e);
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            decoding[0].Fail(e);
+        }
+    }
+
+    // One forward pass for the decoding sequences; throws only if the pass itself fails (before any token is picked).
+    private void Decode(IReadOnlyList<GenerationSequence> sequences)
+    {
         using var scope = NewDisposeScope();
         var device = DeviceOf(model);
         using var ids = tensor(sequences.Select(s => (long)s.NextInput).ToArray(), device: device).unsqueeze(1);   // (N, 1)

@@ -40,6 +40,21 @@ public sealed class ResnetBlock2D : Module<Tensor, Tensor?, Tensor>
     }
 
     // input_tensor: (B, Cin, H, W); temb: (B, T) or null → (B, Cout, H, W)
+    /// <summary>
+    /// <paramref name="resnets"/> one after another on <paramref name="hidden_states"/> (each intermediate freed at
+    /// once); the caller keeps its input. A block of the VAE, which runs its resnets back to back.
+    /// </summary>
+    public static Tensor Chain(IEnumerable<ResnetBlock2D> resnets, Tensor hidden_states, Tensor? temb = null)
+    {
+        var h = hidden_states.alias();
+        foreach (var resnet in resnets)
+        {
+            using var previous = h;
+            h = resnet.call(previous, temb);
+        }
+        return h;
+    }
+
     public override Tensor forward(Tensor input_tensor, Tensor? temb)
     {
         Tensor hidden_states;

@@ -31,12 +31,7 @@ internal sealed class DownEncoderBlock2D : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor hidden_states)
     {
-        var h = hidden_states.alias();
-        foreach (var resnet in resnets)
-        {
-            using var previous = h;
-            h = resnet.call(previous, null);
-        }
+        var h = ResnetBlock2D.Chain(resnets, hidden_states);
         if (downsamplers is null)
             return h;
         using (h)
@@ -62,12 +57,7 @@ internal sealed class UpDecoderBlock2D : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor hidden_states)
     {
-        var h = hidden_states.alias();
-        foreach (var resnet in resnets)
-        {
-            using var previous = h;
-            h = resnet.call(previous, null);
-        }
+        var h = ResnetBlock2D.Chain(resnets, hidden_states);
         if (upsamplers is null)
             return h;
         using (h)

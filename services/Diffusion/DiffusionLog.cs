@@ -25,8 +25,8 @@ internal static partial class DiffusionLog
     public static partial void JobCancelledWhileWaiting(ILogger logger, long jobId);
 
     [LoggerMessage(EventId = 6, EventName = "JobCancelledWhileRunning", Level = LogLevel.Information,
-        Message = "Job {JobId} stopped after {Steps} steps, {ElapsedMs:F0} ms: cancelled, deadline passed or shutting down")]
-    public static partial void JobCancelledWhileRunning(ILogger logger, long jobId, int steps, double elapsedMs);
+        Message = "Job {JobId} stopped after {Steps} steps ({StepsAfterCancel} after the cancellation), {ElapsedMs:F0} ms: cancelled, deadline passed or shutting down")]
+    public static partial void JobCancelledWhileRunning(ILogger logger, long jobId, int steps, int stepsAfterCancel, double elapsedMs);
 
     [LoggerMessage(EventId = 7, EventName = "JobRejected", Level = LogLevel.Information,
         Message = "Job {JobId} rejected by the model: {Reason}")]

@@ -46,6 +46,24 @@ public sealed partial class ServiceProcess : IDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until the output has more than <paramref name="seen"/> lines matching <paramref name="pattern"/> and
+    /// returns the next one (count the matches before the action under test, then wait for the one it logs).
+    /// </summary>
+    public async Task<System.Text.RegularExpressions.Match> WaitForLogAsync(System.Text.RegularExpressions.Regex pattern, int seen)
+    {
+        var deadline = DateTime.UtcNow + TaskExtensions.DefaultTimeoutSpan;
+        while (true)
+        {
+            var matches = pattern.Matches(Output);
+            if (matches.Count > seen)
+                return matches[seen];
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"no log line of {Name} matching {pattern} in:\n{Output}");
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>The dll's file name, for messages.</summary>
     public string Name { get; }
 

@@ -215,6 +215,9 @@ public sealed class JobQueue<TWork, TPreview, TResult> : IDisposable
         _metrics.Started(queued);
         var running = new RunningJob<TPreview>(job.CancellationToken, job.StartedAt, job.Write,
             preview => job.AddPreview(preview, _options.MaxPendingPreviews));
+        // The steps done when the token fired, so the log can say how many ran after it (0 or 1: the one in progress).
+        var stepsAtCancel = -1;
+        using var onCancel = job.CancellationToken.Register(() => Interlocked.CompareExchange(ref stepsAtCancel, running.StepsReported, -1));
         Exception? failure = null;
         try
         {
@@ -261,7 +264,10 @@ public sealed class JobQueue<TWork, TPreview, TResult> : IDisposable
                 DiffusionLog.JobCompleted(_logger, job.Id, job.Work.Items, running.StepsReported, ran.TotalMilliseconds, job.PreviewsDropped);
                 break;
             case OperationCanceledException:
-                DiffusionLog.JobCancelledWhileRunning(_logger, job.Id, running.StepsReported, ran.TotalMilliseconds);
+                // -1: the worker saw the token before its callback ran, i.e. at once.
+                var atCancel = Volatile.Read(ref stepsAtCancel);
+                DiffusionLog.JobCancelledWhileRunning(_logger, job.Id, running.StepsReported,
+                    atCancel < 0 ? 0 : running.StepsReported - atCancel, ran.TotalMilliseconds);
                 break;
             case InferenceException or Models.Errors.InputRejectedException:
                 DiffusionLog.JobRejected(_logger, job.Id, failure.Message);

@@ -23,8 +23,10 @@ public sealed class RunningJob<TPreview> where TPreview : class
     /// </summary>
     public CancellationToken CancellationToken { get; }
 
-    /// <summary>The last step reported.</summary>
-    public int StepsReported { get; private set; }
+    private int _stepsReported;
+
+    /// <summary>The last step reported (read from other threads too, e.g. when the token fires).</summary>
+    public int StepsReported => Volatile.Read(ref _stepsReported);
 
     /// <summary>
     /// Reports a finished step, with its preview if one was made. Never blocks: the event is buffered for the caller
@@ -34,7 +36,7 @@ public sealed class RunningJob<TPreview> where TPreview : class
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(step);
         ArgumentOutOfRangeException.ThrowIfLessThan(totalSteps, step);
-        StepsReported = step;
+        Volatile.Write(ref _stepsReported, step);
         var elapsed = Stopwatch.GetElapsedTime(_startedAt);
         var eta = elapsed / step * (totalSteps - step);
         _write(new JobProgress<TPreview>(step, totalSteps, elapsed, eta, preview is null ? null : _addPreview(preview)));

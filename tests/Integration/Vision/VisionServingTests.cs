@@ -34,7 +34,7 @@ public sealed partial class VisionServingTests(VisionFleetFixture fleet)
 
         Assert.Equal(StatusCode.Cancelled, error.StatusCode);
         // The generation itself stopped early (at the next token after the cancel), not just the stream.
-        var cancelled = await WaitForLogAsync(CancelledGeneration(), cancelledBefore);
+        var cancelled = await fleet.Vision.WaitForLogAsync(CancelledGeneration(), cancelledBefore);
         Assert.True(int.Parse(cancelled.Groups["tokens"].Value) < LongAnswer, cancelled.Value);
         var next = await fleet.Client.DescribeAsync(fleet.GoldenRequest(1)).ResponseAsync.DefaultTimeout();
         Assert.Equal(fleet.GoldenText(1), next.Text);
@@ -44,20 +44,6 @@ public sealed partial class VisionServingTests(VisionFleetFixture fleet)
 
     [System.Text.RegularExpressions.GeneratedRegex(@"Generated (?<tokens>\d+) tokens after a 31-token prompt \(Cancelled\)")]
     private static partial System.Text.RegularExpressions.Regex CancelledGeneration();
-
-    /// <summary>Waits for a log line matching <paramref name="pattern"/> beyond the first <paramref name="seen"/>.</summary>
-    private async Task<System.Text.RegularExpressions.Match> WaitForLogAsync(System.Text.RegularExpressions.Regex pattern, int seen)
-    {
-        var deadline = DateTime.UtcNow + MultiModal.Tests.Testing.TaskExtensions.DefaultTimeoutSpan;
-        while (true)
-        {
-            var matches = pattern.Matches(fleet.Vision.Output);
-            if (matches.Count > seen)
-                return matches[seen];
-            Assert.True(DateTime.UtcNow < deadline, $"no log line matching {pattern} in:\n{fleet.Vision.Output}");
-            await Task.Delay(50);
-        }
-    }
 
     [Fact]
     public async Task Describe_DeadlineShorterThanGeneration_DeadlineExceededAndServiceKeepsServing()

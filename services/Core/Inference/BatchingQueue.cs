@@ -66,29 +66,39 @@ public sealed class BatchingQueue<TRequest, TResult> : InferenceQueue<TRequest, 
         }
 
         var started = Stopwatch.GetTimestamp();
+        IReadOnlyList<TResult>? results = null;
+        Exception? failure = null;
         try
         {
-            var results = _runBatch(requests);
+            results = _runBatch(requests);
             if (results.Count != requests.Length)
             {
                 throw new InvalidOperationException(
                     $"Batch function of queue '{_options.Name}' returned {results.Count} results for {requests.Length} requests.");
             }
-            for (var i = 0; i < batch.Count; i++)
-            {
-                batch[i].Succeed(results[i]);
-            }
         }
         catch (Exception ex)
         {
-            CoreLog.BatchFailed(_logger, _options.Name, batch.Count, items, ex);
-            foreach (var p in batch)
-            {
-                p.Fail(ex);
-            }
+            failure = ex;
         }
 
+        // Counted before any caller hears back, so a caller reading Stats after its result sees its batch.
         var waiting = Requests.RecordBatch(batch.Count, items);
+        if (failure is null)
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                batch[i].Succeed(results![i]);
+            }
+        }
+        else
+        {
+            CoreLog.BatchFailed(_logger, _options.Name, batch.Count, items, failure);
+            foreach (var p in batch)
+            {
+                p.Fail(failure);
+            }
+        }
         CoreLog.BatchRun(_logger, _options.Name, batch.Count, items, Stopwatch.GetElapsedTime(started).TotalMilliseconds, waiting);
     }
 }

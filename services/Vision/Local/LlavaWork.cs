@@ -15,4 +15,8 @@ namespace MultiModal.Vision.Local;
 /// <param name="CancellationToken">The call's token: generation stops before the next token once it fires.</param>
 public sealed record LlavaWork(
     int[] InputIds, float[] Pixels, int ImageCount, int PromptTokens, GenerationOptions Options,
-    Action<string>? OnDelta, CancellationToken CancellationToken);
+    Action<string>? OnDelta, CancellationToken CancellationToken)
+{
+    /// <summary>Stopwatch timestamp of the request's acceptance (when it was prepared), for time-to-first-token.</summary>
+    public long AcceptedAt { get; init; } = System.Diagnostics.Stopwatch.GetTimestamp();
+}

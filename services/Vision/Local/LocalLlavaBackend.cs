@@ -22,18 +22,20 @@ public sealed class LocalLlavaBackend : IVisionBackend
     private readonly LlavaEngine _engine;
     private readonly ContinuousBatchingQueue<LlavaWork, LlavaSequenceRunner.Running, GenerationResult> _queue;
     private readonly ILogger _logger;
+    private readonly GenerationMetrics _metrics;
 
     public LocalLlavaBackend(VisionOptions options, ILoggerFactory loggers)
     {
         _logger = loggers.CreateLogger<LocalLlavaBackend>();
         var started = Stopwatch.StartNew();
         _engine = new LlavaEngine(options.ModelPath, options.Device, options.DType, options.MaxPromptTokens, options.PrefillChunkTokens);
+        var name = options.ModelName ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(options.ModelPath));
+        _metrics = new GenerationMetrics(name);
         // See README "How concurrent requests share the device". No admission window: a lone request starts at once.
         _queue = new ContinuousBatchingQueue<LlavaWork, LlavaSequenceRunner.Running, GenerationResult>(
             new BatchingOptions { Name = "vision", MaxBatchSize = options.MaxBatchSize, MaxWait = TimeSpan.Zero, MaxQueueLength = options.MaxQueueLength },
-            new LlavaSequenceRunner(_engine, _logger), loggers.CreateLogger("MultiModal.Vision.Queue"),
+            new LlavaSequenceRunner(_engine, _metrics, _logger), loggers.CreateLogger("MultiModal.Vision.Queue"),
             budget: options.MaxBatchTokens > 0 ? new SequenceBudget<LlavaWork>(_engine.PositionsOf, options.MaxBatchTokens) : null);
-        var name = options.ModelName ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(options.ModelPath));
         ModelInfo = new VisionModelInfo("local", name, _engine.ContextLength, _engine.MaxPromptTokens,
             _engine.Device.ToString(), TorchRuntime.Name(_engine.DType));
         VisionLog.ModelLoaded(_logger, name, options.ModelPath, ModelInfo.Device, ModelInfo.DType, started.ElapsedMilliseconds);
@@ -95,5 +97,6 @@ public sealed class LocalLlavaBackend : IVisionBackend
     {
         _queue.Dispose();
         _engine.Dispose();
+        _metrics.Dispose();
     }
 }

@@ -67,6 +67,9 @@ public sealed class GenerationSequence : IDisposable
         return Result ?? throw new InvalidOperationException("The generation has not finished.");
     }
 
+    /// <summary>Stopwatch timestamp of the first generated token; null until there is one.</summary>
+    public long? FirstTokenAt { get; private set; }
+
     /// <summary>Positions in the cache: the merged prompt plus every token fed back so far.</summary>
     public long Length => Cache.Length;
 
@@ -104,6 +107,7 @@ public sealed class GenerationSequence : IDisposable
     internal void Accept(Tensor logits)
     {
         var next = SelectToken(logits);
+        FirstTokenAt ??= System.Diagnostics.Stopwatch.GetTimestamp();
         _generated.Add(next);
         _history.Add(next);
 

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using MultiModal.Diffusion.Jobs;
 using MultiModal.Tests.Testing;
 using MultiModal.Tests.Unit.Core;
@@ -20,23 +18,7 @@ public sealed class JobQueueMetricsTests
     public async Task Jobs_CompletedAndFailed_CountedByOutcomeWithStepsAndDurations()
     {
         var queueName = $"metrics-{Guid.NewGuid():N}";                          // only this test's queue is listened to
-        var measurements = new ConcurrentQueue<(string Instrument, double Value, string? Outcome)>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == "MultiModal.Diffusion" && instrument.Meter.Tags?.Any(t => Equals(t.Value, queueName)) == true)
-                l.EnableMeasurementEvents(instrument);
-        };
-        void Record<T>(Instrument instrument, T value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? _)
-        {
-            string? outcome = null;
-            foreach (var tag in tags)
-                if (tag.Key == "outcome") outcome = (string?)tag.Value;
-            measurements.Enqueue((instrument.Name, Convert.ToDouble(value), outcome));
-        }
-        listener.SetMeasurementEventCallback<long>(Record);
-        listener.SetMeasurementEventCallback<double>(Record);
-        listener.Start();
+        using var recorder = new MeterRecorder("MultiModal.Diffusion", queueName);
 
         using (var queue = new JobQueue<Work, string, string>(new JobQueueOptions { Name = queueName }, Run, new CollectingLogger()))
         {
@@ -51,12 +33,12 @@ public sealed class JobQueueMetricsTests
             }
         }
 
-        var all = measurements.ToList();
-        Assert.Equal(["completed", "failed"], all.Where(m => m.Instrument == "multimodal.diffusion.jobs").Select(m => m.Outcome!).Order());
-        Assert.Equal(5, all.Where(m => m.Instrument == "multimodal.diffusion.steps").Sum(m => m.Value));     // 3 + the 2 before the failure
-        Assert.Equal(2, all.Count(m => m.Instrument == "multimodal.diffusion.job.wait"));
-        Assert.All(all.Where(m => m.Instrument == "multimodal.diffusion.job.duration"), m => Assert.True(m.Value >= 0));
-        Assert.Equal(2, all.Count(m => m.Instrument == "multimodal.diffusion.job.duration"));
+        var all = recorder.Measurements;
+        Assert.Equal(["completed", "failed"], all.Where(m => m.Instrument == "multimodal.diffusion.jobs").Select(m => m.Tag("outcome")!).Order());
+        Assert.Equal(5, recorder.Values("multimodal.diffusion.steps").Sum());                                  // 3 + the 2 before the failure
+        Assert.Equal(2, recorder.Values("multimodal.diffusion.job.wait").Count());
+        Assert.All(recorder.Values("multimodal.diffusion.job.duration"), value => Assert.True(value >= 0));
+        Assert.Equal(2, recorder.Values("multimodal.diffusion.job.duration").Count());
     }
 
     private static async Task ReadToEndAsync(Job<Work, string, string> job)

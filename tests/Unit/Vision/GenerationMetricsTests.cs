@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging.Abstractions;
 using MultiModal.Models.Imaging;
 using MultiModal.Tests.Testing;
@@ -20,23 +18,7 @@ public sealed class GenerationMetricsTests
     public async Task DescribeAsync_GreedyAndStopped_RecordsTokensFinishReasonsAndTimings()
     {
         var model = $"metrics-{Guid.NewGuid():N}";                                   // only this test's meter is listened to
-        var measurements = new ConcurrentQueue<(string Instrument, double Value, string? Tag)>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == GenerationMetrics.MeterName && instrument.Meter.Tags?.Any(t => Equals(t.Value, model)) == true)
-                l.EnableMeasurementEvents(instrument);
-        };
-        void Record<T>(Instrument instrument, T value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? _)
-        {
-            string? tag = null;
-            foreach (var t in tags)
-                if (t.Key is "kind" or "finish_reason") tag = (string?)t.Value;
-            measurements.Enqueue((instrument.Name, Convert.ToDouble(value), tag));
-        }
-        listener.SetMeasurementEventCallback<long>(Record);
-        listener.SetMeasurementEventCallback<double>(Record);
-        listener.Start();
+        using var recorder = new MeterRecorder(GenerationMetrics.MeterName, model);
 
         var folder = TestPaths.Fixture("llava", "tiny-llava-a");
         var bytes = File.ReadAllBytes(TestPaths.Fixture("llava", "tiny-llava-a-golden", "images", "circle_64x48.png"));
@@ -51,14 +33,12 @@ public sealed class GenerationMetricsTests
             Assert.Equal((VisionFinishReason.Length, VisionFinishReason.Stop), (greedy.FinishReason, stopped.FinishReason));
         }
 
-        var all = measurements.ToList();
-        double Sum(string instrument, string tag) => all.Where(m => m.Instrument == instrument && m.Tag == tag).Sum(m => m.Value);
-        Assert.Equal(2 * 31, Sum("multimodal.vision.tokens", "prompt"));              // the merged golden prompt, twice
-        Assert.Equal(20 + 4, Sum("multimodal.vision.tokens", "completion"));          // greedy 20; "geu" completes at the 4th token
-        Assert.Equal(1, Sum("multimodal.vision.generations", "length"));
-        Assert.Equal(1, Sum("multimodal.vision.generations", "stop"));
-        var firstToken = all.Where(m => m.Instrument == "multimodal.vision.time_to_first_token").Select(m => m.Value).ToList();
-        var perToken = all.Where(m => m.Instrument == "multimodal.vision.time_per_output_token").Select(m => m.Value).ToList();
+        Assert.Equal(2 * 31, recorder.Values("multimodal.vision.tokens", "kind", "prompt").Sum());         // the merged golden prompt, twice
+        Assert.Equal(20 + 4, recorder.Values("multimodal.vision.tokens", "kind", "completion").Sum());     // greedy 20; "geu" completes at the 4th token
+        Assert.Equal(1, recorder.Values("multimodal.vision.generations", "finish_reason", "length").Sum());
+        Assert.Equal(1, recorder.Values("multimodal.vision.generations", "finish_reason", "stop").Sum());
+        var firstToken = recorder.Values("multimodal.vision.time_to_first_token").ToList();
+        var perToken = recorder.Values("multimodal.vision.time_per_output_token").ToList();
         Assert.Equal(2, firstToken.Count);
         Assert.Equal(2, perToken.Count);
         Assert.All(firstToken.Concat(perToken), seconds => Assert.InRange(seconds, 1e-7, 30));

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using MultiModal.Models.Llava.Generation;
 
@@ -43,9 +44,9 @@ public sealed class GenerationMetrics : IDisposable
         _generations.Add(1, new KeyValuePair<string, object?>("finish_reason", result.FinishReason.ToString().ToLowerInvariant()));
         if (firstTokenAt is not { } first)
             return;
-        _timeToFirstToken.Record(System.Diagnostics.Stopwatch.GetElapsedTime(acceptedAt, first).TotalSeconds);
+        _timeToFirstToken.Record(Stopwatch.GetElapsedTime(acceptedAt, first).TotalSeconds);
         if (result.Usage.CompletionTokens >= 2)
-            _timePerOutputToken.Record(System.Diagnostics.Stopwatch.GetElapsedTime(first, finishedAt).TotalSeconds / (result.Usage.CompletionTokens - 1));
+            _timePerOutputToken.Record(Stopwatch.GetElapsedTime(first, finishedAt).TotalSeconds / (result.Usage.CompletionTokens - 1));
     }
 
     /// <summary>A generation failed (its start or its own step threw).</summary>

@@ -105,7 +105,7 @@ public sealed class LlavaGenerator(LlavaForConditionalGeneration model, LlamaTok
             // Aliases: the pending prefill owns (and disposes) its handles, never the caller's tensor.
             sequence.BeginPrefill(new PendingPrefill(ids.alias(), pixel_values?.to(device).alias(), prefillChunkTokens ?? int.MaxValue));
             if (prefillChunkTokens is null)
-                while (sequence.IsPrefilling && !sequence.IsFinished)
+                while (sequence.IsPrefilling)                         // false once finished (the prefill is freed)
                     sequence.AdvancePrefill(model);
             return sequence;
         }
@@ -133,7 +133,7 @@ public sealed class LlavaGenerator(LlavaForConditionalGeneration model, LlamaTok
         var decoding = sequences.Where(s => !s.IsPrefilling).ToList();
         if (decoding.Count > 0)
             DecodeIsolatingFailures(decoding);
-        if (sequences.FirstOrDefault(s => s.IsPrefilling && !s.IsFinished) is { } prefilling)
+        if (sequences.FirstOrDefault(s => s.IsPrefilling) is { } prefilling)
         {
             try
             {

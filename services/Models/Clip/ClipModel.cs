@@ -5,6 +5,7 @@
 // scaled_dot_product_attention with a boolean mask instead of the additive float-min mask (same softmax result);
 // position_ids are computed, not stored (they are a non-persistent buffer in 4.36, ignored when a checkpoint has them).
 using TorchSharp;
+using MultiModal.Models.Layers;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -220,13 +221,13 @@ public sealed class ClipTextTransformer : Module<Tensor, Tensor?, Tensor>
 internal sealed class ClipVisionEmbeddings : Module<Tensor, Tensor>
 {
     private readonly Parameter class_embedding;
-    private readonly Conv2d patch_embedding;
+    private readonly PortableConv2d patch_embedding;
     private readonly Embedding position_embedding;
 
     public ClipVisionEmbeddings(ClipVisionConfig c, Device? device = null) : base(nameof(ClipVisionEmbeddings))
     {
         class_embedding = Parameter(randn(c.HiddenSize, device: device));
-        patch_embedding = Conv2d(c.NumChannels, c.HiddenSize, kernel_size: c.PatchSize, stride: c.PatchSize, bias: false, device: device);
+        patch_embedding = new PortableConv2d(c.NumChannels, c.HiddenSize, kernel_size: c.PatchSize, stride: c.PatchSize, bias: false, device: device);
         position_embedding = Embedding(c.NumPositions, c.HiddenSize, device: device);
         RegisterComponents();
     }
@@ -235,7 +236,7 @@ internal sealed class ClipVisionEmbeddings : Module<Tensor, Tensor>
     public override Tensor forward(Tensor pixel_values)
     {
         long b = pixel_values.shape[0];
-        using var patches = patch_embedding.call(pixel_values.to(patch_embedding.weight!.dtype)); // (B, C, H/p, W/p)
+        using var patches = patch_embedding.call(pixel_values.to(patch_embedding.DType)); // (B, C, H/p, W/p)
         using var patch_embeds = patches.flatten(2).transpose(1, 2);                                // (B, N, C)
         using var class_embeds = class_embedding.expand(b, 1, -1);                                   // (B, 1, C)
         using var embeddings = cat([class_embeds, patch_embeds], dim: 1);                            // (B, 1+N, C)

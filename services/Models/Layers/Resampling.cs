@@ -12,13 +12,13 @@ namespace MultiModal.Models.Layers;
 /// <summary>Stride-2 3×3 conv. With <c>padding = 0</c> (the VAE) the input is first padded by one on the right and bottom only.</summary>
 public sealed class Downsample2D : Module<Tensor, Tensor>
 {
-    private readonly Conv2d conv;
+    private readonly PortableConv2d conv;
     private readonly long _padding;
 
     public Downsample2D(long channels, long outChannels, long padding, Device? device = null) : base(nameof(Downsample2D))
     {
         _padding = padding;
-        conv = Conv2d(channels, outChannels, kernel_size: 3, stride: 2, padding: padding, device: device);
+        conv = new PortableConv2d(channels, outChannels, kernel_size: 3, stride: 2, padding: padding, device: device);
         RegisterComponents();
     }
 
@@ -36,11 +36,11 @@ public sealed class Downsample2D : Module<Tensor, Tensor>
 /// <summary>Nearest-neighbour ×2 (or to an explicit size), then a 3×3 conv.</summary>
 public sealed class Upsample2D : Module<Tensor, long[]?, Tensor>
 {
-    private readonly Conv2d conv;
+    private readonly PortableConv2d conv;
 
     public Upsample2D(long channels, long outChannels, Device? device = null) : base(nameof(Upsample2D))
     {
-        conv = Conv2d(channels, outChannels, kernel_size: 3, stride: 1, padding: 1, device: device);
+        conv = new PortableConv2d(channels, outChannels, kernel_size: 3, stride: 1, padding: 1, device: device);
         RegisterComponents();
     }
 

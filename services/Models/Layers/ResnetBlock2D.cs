@@ -14,11 +14,11 @@ namespace MultiModal.Models.Layers;
 public sealed class ResnetBlock2D : Module<Tensor, Tensor?, Tensor>
 {
     private readonly GroupNorm norm1;
-    private readonly Conv2d conv1;
+    private readonly PortableConv2d conv1;
     private readonly Linear? time_emb_proj;
     private readonly GroupNorm norm2;
-    private readonly Conv2d conv2;
-    private readonly Conv2d? conv_shortcut;
+    private readonly PortableConv2d conv2;
+    private readonly PortableConv2d? conv_shortcut;
     private readonly string _act;
     private readonly double _outputScaleFactor;
 
@@ -29,13 +29,13 @@ public sealed class ResnetBlock2D : Module<Tensor, Tensor?, Tensor>
         _act = act;
         _outputScaleFactor = outputScaleFactor;
         norm1 = GroupNorm(groups, inChannels, eps: eps, affine: true, device: device);
-        conv1 = Conv2d(inChannels, outChannels, kernel_size: 3, stride: 1, padding: 1, device: device);
+        conv1 = new PortableConv2d(inChannels, outChannels, kernel_size: 3, stride: 1, padding: 1, device: device);
         if (tembChannels is { } temb)
             time_emb_proj = Linear(temb, outChannels, device: device);
         norm2 = GroupNorm(groups, outChannels, eps: eps, affine: true, device: device);
-        conv2 = Conv2d(outChannels, outChannels, kernel_size: 3, stride: 1, padding: 1, device: device);
+        conv2 = new PortableConv2d(outChannels, outChannels, kernel_size: 3, stride: 1, padding: 1, device: device);
         if (inChannels != outChannels)
-            conv_shortcut = Conv2d(inChannels, outChannels, kernel_size: 1, stride: 1, padding: 0L, device: device);
+            conv_shortcut = new PortableConv2d(inChannels, outChannels, kernel_size: 1, stride: 1, padding: 0L, device: device);
         RegisterComponents();
     }
 

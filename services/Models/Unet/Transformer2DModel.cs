@@ -118,12 +118,12 @@ internal sealed class Transformer2DModel : Module<Tensor, Tensor?, Tensor>
         norm = GroupNorm(normNumGroups, inChannels, eps: 1e-6, affine: true, device: device);
         proj_in = useLinearProjection
             ? Linear(inChannels, _innerDim, device: device)
-            : Conv2d(inChannels, _innerDim, kernel_size: 1, stride: 1, padding: 0L, device: device);
+            : new PortableConv2d(inChannels, _innerDim, kernel_size: 1, stride: 1, padding: 0L, device: device);
         for (var i = 0; i < numLayers; i++)
             transformer_blocks.Add(new BasicTransformerBlock(_innerDim, numAttentionHeads, attentionHeadDim, crossAttentionDim, upcastAttention, device));
         proj_out = useLinearProjection
             ? Linear(_innerDim, inChannels, device: device)
-            : Conv2d(_innerDim, inChannels, kernel_size: 1, stride: 1, padding: 0L, device: device);
+            : new PortableConv2d(_innerDim, inChannels, kernel_size: 1, stride: 1, padding: 0L, device: device);
         RegisterComponents();
     }
 

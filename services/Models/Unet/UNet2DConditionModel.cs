@@ -19,14 +19,14 @@ namespace MultiModal.Models.Unet;
 /// </summary>
 public sealed class UNet2DConditionModel : Module
 {
-    private readonly Conv2d conv_in;
+    private readonly PortableConv2d conv_in;
     private readonly Timesteps time_proj;
     private readonly TimestepEmbedding time_embedding;
     private readonly ModuleList<UNetDownBlock> down_blocks = new();
     private readonly UNetMidBlock2DCrossAttn? mid_block;
     private readonly ModuleList<UNetUpBlock> up_blocks = new();
     private readonly GroupNorm conv_norm_out;
-    private readonly Conv2d conv_out;
+    private readonly PortableConv2d conv_out;
 
     public UNet2DConditionConfig Config { get; }
 
@@ -47,7 +47,7 @@ public sealed class UNet2DConditionModel : Module
             numLayers, transformerLayers[i], timeEmbedDim, groups, config.NormEps, config.ActFn, outputScale,
             crossDims[i], heads[i], config.UseLinearProjection, config.UpcastAttention);
 
-        conv_in = Conv2d(config.InChannels, channels[0], kernel_size: config.ConvInKernel, stride: 1,
+        conv_in = new PortableConv2d(config.InChannels, channels[0], kernel_size: config.ConvInKernel, stride: 1,
             padding: (config.ConvInKernel - 1) / 2, device: device);
 
         // Time: sinusoidal projection of width block_out_channels[0], then the MLP to time_embed_dim.
@@ -87,7 +87,7 @@ public sealed class UNet2DConditionModel : Module
         }
 
         conv_norm_out = GroupNorm(groups, channels[0], eps: config.NormEps, affine: true, device: device);
-        conv_out = Conv2d(channels[0], config.OutChannels, kernel_size: config.ConvOutKernel, stride: 1,
+        conv_out = new PortableConv2d(channels[0], config.OutChannels, kernel_size: config.ConvOutKernel, stride: 1,
             padding: (config.ConvOutKernel - 1) / 2, device: device);
         RegisterComponents();
     }
@@ -107,7 +107,7 @@ public sealed class UNet2DConditionModel : Module
     }
 
     /// <summary>The model's dtype (that of its weights), which <c>sample</c> and text embeddings must match.</summary>
-    public ScalarType DType => conv_in.weight!.dtype;
+    public ScalarType DType => conv_in.DType;
 
     /// <summary>
     /// Noise prediction for <paramref name="sample"/> (B, in_channels, h, w) at <paramref name="timestep"/>: a 0-dim

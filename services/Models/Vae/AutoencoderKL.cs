@@ -92,18 +92,18 @@ internal sealed class UNetMidBlock2D : Module<Tensor, Tensor>
 /// <summary>Image (B, 3, H, W) in [-1, 1] → [mean | logvar] features (B, 2·latent, H/f, W/f), before quant_conv.</summary>
 internal sealed class Encoder : Module<Tensor, Tensor>
 {
-    private readonly Conv2d conv_in;
+    private readonly PortableConv2d conv_in;
     private readonly ModuleList<DownEncoderBlock2D> down_blocks = new();
     private readonly UNetMidBlock2D mid_block;
     private readonly GroupNorm conv_norm_out;
-    private readonly Conv2d conv_out;
+    private readonly PortableConv2d conv_out;
     private readonly string _act;
 
     public Encoder(AutoencoderKLConfig c, Device? device = null) : base(nameof(Encoder))
     {
         _act = c.ActFn;
         var channels = c.BlockOutChannels;
-        conv_in = Conv2d(c.InChannels, channels[0], kernel_size: 3, stride: 1, padding: 1, device: device);
+        conv_in = new PortableConv2d(c.InChannels, channels[0], kernel_size: 3, stride: 1, padding: 1, device: device);
         var outputChannel = channels[0];
         for (var i = 0; i < channels.Length; i++)
         {
@@ -114,7 +114,7 @@ internal sealed class Encoder : Module<Tensor, Tensor>
         }
         mid_block = new UNetMidBlock2D(channels[^1], c.NormNumGroups, c.ActFn, device);
         conv_norm_out = GroupNorm(c.NormNumGroups, channels[^1], eps: 1e-6, affine: true, device: device);
-        conv_out = Conv2d(channels[^1], 2 * c.LatentChannels, kernel_size: 3, stride: 1, padding: 1, device: device);  // double_z
+        conv_out = new PortableConv2d(channels[^1], 2 * c.LatentChannels, kernel_size: 3, stride: 1, padding: 1, device: device);  // double_z
         RegisterComponents();
     }
 
@@ -137,18 +137,18 @@ internal sealed class Encoder : Module<Tensor, Tensor>
 /// <summary>Latent (B, latent, h, w) after post_quant_conv → image (B, 3, h·f, w·f), roughly in [-1, 1].</summary>
 internal sealed class Decoder : Module<Tensor, Tensor>
 {
-    private readonly Conv2d conv_in;
+    private readonly PortableConv2d conv_in;
     private readonly UNetMidBlock2D mid_block;
     private readonly ModuleList<UpDecoderBlock2D> up_blocks = new();
     private readonly GroupNorm conv_norm_out;
-    private readonly Conv2d conv_out;
+    private readonly PortableConv2d conv_out;
     private readonly string _act;
 
     public Decoder(AutoencoderKLConfig c, Device? device = null) : base(nameof(Decoder))
     {
         _act = c.ActFn;
         var reversed = c.BlockOutChannels.Reverse().ToArray();
-        conv_in = Conv2d(c.LatentChannels, reversed[0], kernel_size: 3, stride: 1, padding: 1, device: device);
+        conv_in = new PortableConv2d(c.LatentChannels, reversed[0], kernel_size: 3, stride: 1, padding: 1, device: device);
         mid_block = new UNetMidBlock2D(reversed[0], c.NormNumGroups, c.ActFn, device);
         var outputChannel = reversed[0];
         for (var i = 0; i < reversed.Length; i++)
@@ -159,7 +159,7 @@ internal sealed class Decoder : Module<Tensor, Tensor>
                 c.NormNumGroups, c.ActFn, device));
         }
         conv_norm_out = GroupNorm(c.NormNumGroups, c.BlockOutChannels[0], eps: 1e-6, affine: true, device: device);
-        conv_out = Conv2d(c.BlockOutChannels[0], c.OutChannels, kernel_size: 3, stride: 1, padding: 1, device: device);
+        conv_out = new PortableConv2d(c.BlockOutChannels[0], c.OutChannels, kernel_size: 3, stride: 1, padding: 1, device: device);
         RegisterComponents();
     }
 
@@ -187,8 +187,8 @@ public sealed class AutoencoderKL : Module
 {
     private readonly Encoder encoder;
     private readonly Decoder decoder;
-    private readonly Conv2d quant_conv;
-    private readonly Conv2d post_quant_conv;
+    private readonly PortableConv2d quant_conv;
+    private readonly PortableConv2d post_quant_conv;
 
     public AutoencoderKLConfig Config { get; }
 
@@ -198,8 +198,8 @@ public sealed class AutoencoderKL : Module
         Config = config;
         encoder = new Encoder(config, device);
         decoder = new Decoder(config, device);
-        quant_conv = Conv2d(2 * config.LatentChannels, 2 * config.LatentChannels, kernel_size: 1, device: device);
-        post_quant_conv = Conv2d(config.LatentChannels, config.LatentChannels, kernel_size: 1, device: device);
+        quant_conv = new PortableConv2d(2 * config.LatentChannels, 2 * config.LatentChannels, kernel_size: 1, device: device);
+        post_quant_conv = new PortableConv2d(config.LatentChannels, config.LatentChannels, kernel_size: 1, device: device);
         RegisterComponents();
     }
 
@@ -219,7 +219,7 @@ public sealed class AutoencoderKL : Module
     }
 
     /// <summary>The model's dtype (that of its weights).</summary>
-    public ScalarType DType => quant_conv.weight!.dtype;
+    public ScalarType DType => quant_conv.DType;
 
     /// <summary>Image (B, in_channels, H, W) in [-1, 1], H and W multiples of the scale factor → posterior over latents.</summary>
     public DiagonalGaussian Encode(Tensor x)

@@ -61,6 +61,7 @@ public sealed class PipelineGoldenTests(TinySdGenerators generators, ITestOutput
         using var diff = (actual.to(ScalarType.Float64) - expected.to(ScalarType.Float64)).abs();
         var ours = diff.max().item<double>();
         output.WriteLine($"{key}: max abs {ours:G3} vs reference float32-vs-float64 {reference:G3} ({ours / reference:F2}x)");
+        BoundLog.AtMost($"{fixture} {key} max abs vs 20x reference rounding", ours, 20 * reference);
         Assert.True(ours <= 20 * reference, $"{key}: max abs {ours} > 20 × the reference's own rounding error {reference}");
     }
 
@@ -98,6 +99,7 @@ public sealed class PipelineGoldenTests(TinySdGenerators generators, ITestOutput
             var mean = diff.mean().item<float>();
             output.WriteLine($"{what}: image max abs {diff.max().item<float>():G3}, mean abs {mean:G3}");
             TensorAssert.Close(expected, actual, ImageAtol, 0, $"{what} image");
+            BoundLog.AtMost($"{what} image mean abs", mean, ImageMeanAbs);
             Assert.True(mean <= ImageMeanAbs, $"{what}: image mean abs {mean} > {ImageMeanAbs}");
         }
     }

@@ -1,5 +1,6 @@
 using MultiModal.Models.Pipelines;
 using MultiModal.Models.Schedulers;
+using MultiModal.Tests.Testing;
 using Xunit;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -57,6 +58,9 @@ public sealed class PipelineSeededGoldenTests(TinySdGenerators generators, ITest
             using var exact = goldenFloat[i].mul(255f);
             var fromExact = (ours - exact).abs().max().item<float>();
             output.WriteLine($"{fixture} {name} image {i}: vs PNG mean {mean:F4} max {max} levels; vs float golden max {fromExact:F4} levels");
+            BoundLog.AtMost($"{fixture} {name} image {i} mean levels", mean, 0.5);
+            BoundLog.AtMost($"{fixture} {name} image {i} max levels", max, 8);
+            BoundLog.AtMost($"{fixture} {name} image {i} levels from exact", fromExact, 0.6);
             Assert.True(mean <= 0.5 && max <= 8, $"{files[i]}: mean {mean} max {max} levels");
             Assert.True(fromExact <= 0.6f, $"{files[i]}: a level is {fromExact} away from 255 × the golden float image");
         }

@@ -15,9 +15,10 @@ namespace MultiModal.Tests.Integration.Diffusion;
 public sealed class DiffusionGenerateTests(DiffusionFleetFixture fleet)
 {
     // Golden README: the same pipeline on another BLAS may move a few 8-bit pixel values by rounding; a wrong seed,
-    // scheduler or CFG changes the picture completely.
+    // scheduler or CFG changes the picture completely. Its full-pipeline image atol (2e-3 = 0.51 level) lets a value
+    // round at most 1 level away from the golden PNG (was 8, undocumented; measured 1 on AVX-512 and AVX2).
     private const double MaxMeanAbsDiff = 0.5;
-    private const int MaxAbsDiff = 8;
+    private const int MaxAbsDiff = 1;
 
     // tiny-sd's VAE downsamples by 2: 64×64 images, 32×32 latents.
     private const int Side = 64;

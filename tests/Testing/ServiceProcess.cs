@@ -64,6 +64,13 @@ public sealed partial class ServiceProcess : IDisposable
         }
     }
 
+    /// <summary>
+    /// How long <see cref="StartAsync"/> waits for the listening line: a hang guard, not a speed bound. A process that
+    /// fails ends the wait at once (it exits), but a healthy start (runtime start-up, JIT, loading the model) took over
+    /// 30 s on the 2-core test machine under load (load average 57, 2026-12-05), so the wait is 2 minutes.
+    /// </summary>
+    public static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromMinutes(2);
+
     /// <summary>The dll's file name, for messages.</summary>
     public string Name { get; }
 
@@ -71,7 +78,7 @@ public sealed partial class ServiceProcess : IDisposable
     /// <param name="dllPath">The service's entry assembly, e.g. from <see cref="BuildOutputs.Dll"/>.</param>
     /// <param name="arguments">Extra command-line arguments, e.g. <c>--Gateway:Upstreams:Clip=http://...</c>.</param>
     /// <param name="environment">Extra environment variables (null values remove inherited ones).</param>
-    /// <param name="startTimeout">How long to wait for the listening line; default 30 s.</param>
+    /// <param name="startTimeout">How long to wait for the listening line; default <see cref="DefaultStartTimeout"/>.</param>
     /// <exception cref="TimeoutException">No listening line in time (the message carries the output).</exception>
     /// <exception cref="InvalidOperationException">The process exited before listening.</exception>
     public static async Task<ServiceProcess> StartAsync(
@@ -96,7 +103,7 @@ public sealed partial class ServiceProcess : IDisposable
         var service = new ServiceProcess(new Process { StartInfo = startInfo });
         try
         {
-            await service._listening.Task.WaitAsync(startTimeout ?? TaskExtensions.DefaultTimeoutSpan);
+            await service._listening.Task.WaitAsync(startTimeout ?? DefaultStartTimeout);
             return service;
         }
         catch (TimeoutException)

@@ -51,6 +51,7 @@ public sealed class PipelineGoldenTests(TinySdGenerators generators, ITestOutput
     /// <summary>
     /// Where pipeline_tolerance.json measured the reference's own float32-vs-float64 error for this tensor, ours must
     /// stay within 20× of it: a wrong formula moves values by ≫ 1e-2, a different BLAS by about the same rounding.
+    /// Measured 1.0-1.3× on both AVX-512 and AVX2-capped libtorch (2026-12-05), so 20× leaves room for other CPUs.
     /// </summary>
     private void AssertNearReferenceRounding(string fixture, string key, Tensor expected, Tensor actual)
     {
@@ -61,6 +62,7 @@ public sealed class PipelineGoldenTests(TinySdGenerators generators, ITestOutput
         using var diff = (actual.to(ScalarType.Float64) - expected.to(ScalarType.Float64)).abs();
         var ours = diff.max().item<double>();
         output.WriteLine($"{key}: max abs {ours:G3} vs reference float32-vs-float64 {reference:G3} ({ours / reference:F2}x)");
+        BoundLog.AtMost($"{fixture} {key} max abs vs 20x reference rounding", ours, 20 * reference);
         Assert.True(ours <= 20 * reference, $"{key}: max abs {ours} > 20 × the reference's own rounding error {reference}");
     }
 
@@ -98,6 +100,7 @@ public sealed class PipelineGoldenTests(TinySdGenerators generators, ITestOutput
             var mean = diff.mean().item<float>();
             output.WriteLine($"{what}: image max abs {diff.max().item<float>():G3}, mean abs {mean:G3}");
             TensorAssert.Close(expected, actual, ImageAtol, 0, $"{what} image");
+            BoundLog.AtMost($"{what} image mean abs", mean, ImageMeanAbs);
             Assert.True(mean <= ImageMeanAbs, $"{what}: image mean abs {mean} > {ImageMeanAbs}");
         }
     }

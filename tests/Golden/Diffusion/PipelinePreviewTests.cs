@@ -1,6 +1,7 @@
 using MultiModal.Models.Pipelines;
 using MultiModal.Models.Runtime;
 using MultiModal.Models.Schedulers;
+using MultiModal.Tests.Testing;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -47,6 +48,10 @@ public sealed class PipelinePreviewTests(TinySdGenerators generators) : IClassFi
             {
                 Assert.Equal((32, 32), (frame.Images[b].Width, frame.Images[b].Height));
                 var (mean, max) = ImageDiff.Levels(expected[b], frame.Images[b]);
+                // The same formula on the same x̂₀, evaluated in another order: a value may round one level apart
+                // (arithmetic, not a CPU calibration; measured 0 on AVX-512 and AVX2), rarely (mean < 0.01).
+                BoundLog.AtMost($"{scheduler} step {i + 1} image {b} preview max levels", max, 1);
+                BoundLog.AtMost($"{scheduler} step {i + 1} image {b} preview mean levels", mean, 0.01);
                 Assert.True(max <= 1 && mean < 0.01, $"step {i + 1} image {b}: mean {mean} max {max}");
             }
         }

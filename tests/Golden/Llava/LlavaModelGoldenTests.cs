@@ -41,9 +41,11 @@ public sealed class LlavaModelGoldenTests : IClassFixture<LlavaModelGoldenTests.
         var (cos, sin) = rope.CosSin(positions, ScalarType.Float32);
         var (q, k) = LlamaRotaryEmbedding.Apply(_llava.Golden["rope.q_in"], _llava.Golden["rope.k_in"], cos, sin);
 
+        // inv_freq is exact: the same float32 ops on the same integer inputs (bit-equal on AVX-512 and AVX2-capped libtorch).
         TensorAssert.Close(_llava.Golden["rope.inv_freq"], rope.InvFreq(), 0, 0, "inv_freq");
         TensorAssert.Close(_llava.Golden["rope.cos"], cos[0], RopeAtol, 0, "cos");
         TensorAssert.Close(_llava.Golden["rope.sin"], sin[0], RopeAtol, 0, "sin");
+        // q·cos + rotate(q)·sin with the README's cos/sin atol 1e-6 and |q|, |k| of a few units: ≤ 1e-5 plus float32 rounding.
         TensorAssert.Close(_llava.Golden["rope.q_out"], q, 1e-5, 1e-5, "q_out");
         TensorAssert.Close(_llava.Golden["rope.k_out"], k, 1e-5, 1e-5, "k_out");
     }

@@ -118,6 +118,7 @@ public sealed class ClipThroughGatewayTests(ClipFleetFixture fleet) : IClassFixt
     {
         Assert.Equal(expected.Length, actual.Count);
         var worst = expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second));
+        BoundLog.AtMost(what, worst, atol);
         Assert.True(worst <= atol, $"{what}: max abs diff {worst} > {atol}");
     }
 

@@ -16,6 +16,9 @@ public sealed class DiffusionFleetFixture : IAsyncLifetime
     /// <summary>Jobs allowed to wait; small so that a test can fill the queue.</summary>
     public const int MaxQueueLength = 2;
 
+    /// <summary>The most steps a job may ask for: the options' upper limit, so the queue tests' blocker runs until cancelled.</summary>
+    public const int MaxSteps = 1000;
+
     public static string PipelineFolder => TestPaths.Fixture("tiny-sd", "pipeline");
 
     public ServiceProcess Diffusion { get; private set; } = null!;
@@ -32,6 +35,7 @@ public sealed class DiffusionFleetFixture : IAsyncLifetime
             $"--Diffusion:MaxQueueLength={MaxQueueLength}",
             // Heartbeats every second instead of 5, so a test sees several while a job waits.
             "--Diffusion:HeartbeatSeconds=1",
+            $"--Diffusion:MaxSteps={MaxSteps}",
         ]);
         Gateway = await GatewayFleet.StartGatewayAsync("diffusion", Diffusion.Address);
         Channel = GrpcChannel.ForAddress(Gateway.Address, new GrpcChannelOptions { MaxReceiveMessageSize = 64 << 20 });

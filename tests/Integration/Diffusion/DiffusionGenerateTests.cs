@@ -15,9 +15,10 @@ namespace MultiModal.Tests.Integration.Diffusion;
 public sealed class DiffusionGenerateTests(DiffusionFleetFixture fleet)
 {
     // Golden README: the same pipeline on another BLAS may move a few 8-bit pixel values by rounding; a wrong seed,
-    // scheduler or CFG changes the picture completely.
+    // scheduler or CFG changes the picture completely. Its full-pipeline image atol (2e-3 = 0.51 level) lets a value
+    // round at most 1 level away from the golden PNG (was 8, undocumented; measured 1 on AVX-512 and AVX2).
     private const double MaxMeanAbsDiff = 0.5;
-    private const int MaxAbsDiff = 8;
+    private const int MaxAbsDiff = 1;
 
     // tiny-sd's VAE downsamples by 2: 64×64 images, 32×32 latents.
     private const int Side = 64;
@@ -54,6 +55,8 @@ public sealed class DiffusionGenerateTests(DiffusionFleetFixture fleet)
         Assert.Equal((Scheduler.Euler, 5u, false), (result.Scheduler, result.StepsRun, result.PromptTruncated));
         Assert.True(result.Timings.Total.ToTimeSpan() >= result.Timings.Denoise.ToTimeSpan());
         var wallTime = result.Timings.EndTime.ToDateTime() - result.Timings.StartTime.ToDateTime();
+        // Not a speed bound: start, end and total come from the same two Stopwatch timestamps; only their conversion to
+        // protobuf Timestamp/Duration (ns) and DateTime (100 ns ticks) rounds.
         Assert.InRange((wallTime - result.Timings.Total.ToTimeSpan()).Duration(), TimeSpan.Zero, TimeSpan.FromMilliseconds(1));
         Assert.Equal(
             "a photo of an astronaut riding a horse\nSteps: 5, Sampler: Euler, CFG scale: 7.5, Seed: 3, Size: 64x64, Model: tiny-sd",
@@ -179,7 +182,7 @@ public sealed class DiffusionGenerateTests(DiffusionFleetFixture fleet)
         Assert.Equal(8, info.Schedulers.Count);
         Assert.DoesNotContain(Scheduler.Unspecified, info.Schedulers);
         Assert.Equal("epsilon", info.PredictionType);
-        Assert.Equal((1024u * 1024, 150u, 4u, (uint)DiffusionFleetFixture.MaxQueueLength),
+        Assert.Equal((1024u * 1024, (uint)DiffusionFleetFixture.MaxSteps, 4u, (uint)DiffusionFleetFixture.MaxQueueLength),
             (info.MaxPixels, info.MaxSteps, info.MaxImages, info.MaxQueueLength));
         Assert.Equal(("cpu", "float32"), (info.Device, info.Dtype));
         Assert.NotNull(info.Stats);

@@ -12,11 +12,13 @@ namespace MultiModal.Tests.Integration.Diffusion;
 [Collection(DiffusionFleetCollection.Name)]
 public sealed partial class DiffusionQueueTests(DiffusionFleetFixture fleet) : IAsyncLifetime
 {
-    // Long enough to still be running while a test queues jobs behind it (150 steps at 4× the native area);
-    // every test that starts one cancels it.
+    // A job that runs until the test cancels it: the most steps the fleet allows, at 4× the native area. Tests order
+    // their calls on its events (its first progress, the others' queued positions), never on how fast it runs; it
+    // cannot end by itself within a test's DefaultTimeout on any CPU (1000 steps would need < 30 ms a step, with a
+    // 4096-token self-attention per step). Every test that starts one cancels it.
     private static readonly GenerateImageRequest Blocker = new()
     {
-        Prompt = "a long job", Width = 128, Height = 128, Steps = 150, Scheduler = Scheduler.Euler,
+        Prompt = "a long job", Width = 128, Height = 128, Steps = DiffusionFleetFixture.MaxSteps, Scheduler = Scheduler.Euler,
     };
 
     public Task InitializeAsync() => fleet.WaitUntilIdleAsync();
@@ -37,8 +39,8 @@ public sealed partial class DiffusionQueueTests(DiffusionFleetFixture fleet) : I
         var before = await fleet.InfoAsync();
         var stoppedBefore = StoppedAfterCancel().Matches(fleet.Diffusion.Output).Count;
         using var cancel = new CancellationTokenSource();
-        var cancelled = fleet.Client.GenerateImage(
-            new GenerateImageRequest { Prompt = "cancel me", Steps = 100, Scheduler = Scheduler.Euler }, cancellationToken: cancel.Token);
+        // The blocker, so that it is still running whenever the cancellation arrives, however slow the network.
+        var cancelled = fleet.Client.GenerateImage(Blocker, cancellationToken: cancel.Token);
 
         var read = await ReadUntilAsync(cancelled, e => e.Progress?.Step == 2);
         cancel.Cancel();
@@ -54,7 +56,7 @@ public sealed partial class DiffusionQueueTests(DiffusionFleetFixture fleet) : I
         // before the cancellation reached the service depends on the network and the machine's load; the service's
         // own log says how many ran after it: at most the one in progress.
         var cancelledSteps = after.DenoisingStepsRun - before.DenoisingStepsRun - 3;
-        Assert.InRange(cancelledSteps, 2ul, 99ul);
+        Assert.InRange(cancelledSteps, 2ul, (ulong)Blocker.Steps - 1);
         Assert.Equal(before.Stats.ItemsRun + 1, after.Stats.ItemsRun);
         var stopped = await fleet.Diffusion.WaitForLogAsync(StoppedAfterCancel(), stoppedBefore);
         Assert.Equal(cancelledSteps, ulong.Parse(stopped.Groups["steps"].Value));
@@ -64,29 +66,30 @@ public sealed partial class DiffusionQueueTests(DiffusionFleetFixture fleet) : I
     [System.Text.RegularExpressions.GeneratedRegex(@"stopped after (?<steps>\d+) steps \((?<after>\d+) after the cancellation\)")]
     private static partial System.Text.RegularExpressions.Regex StoppedAfterCancel();
 
+    // Both clients queue behind the blocker, so the second is certainly waiting while the first runs: the test moves
+    // on the queued events, not on the first job being slow enough for the second call to arrive in time.
     [Fact]
-    public async Task GenerateImage_TwoConcurrentClients_SecondWaitsAtPositionOneThenZeroAndRunsAfterFirst()
+    public async Task GenerateImage_TwoClientsBehindARunningJob_SecondMovesUpOnePositionPerJobAndRunsAfterFirst()
     {
-        var first = await StartRunningAsync(new GenerateImageRequest { Prompt = "first", Steps = 15, Scheduler = Scheduler.Euler, Seed = 1 });
+        using var cancelBlocker = new CancellationTokenSource();
+        using var blocker = await StartRunningAsync(Blocker, cancelBlocker.Token);
+        using var first = fleet.Client.GenerateImage(new GenerateImageRequest { Prompt = "first", Steps = 15, Scheduler = Scheduler.Euler, Seed = 1 });
+        var firstEvents = await ReadUntilAsync(first, e => e.EventCase == EventCase.Queued);
         using var second = fleet.Client.GenerateImage(new GenerateImageRequest { Prompt = "second", Steps = 3, Scheduler = Scheduler.Euler, Seed = 2 });
+        var secondEvents = await ReadUntilAsync(second, e => e.EventCase == EventCase.Queued);
 
-        async Task<List<GenerateImageResponse>> Collect(AsyncServerStreamingCall<GenerateImageResponse> call)
-        {
-            var events = new List<GenerateImageResponse>();
-            while (await call.ResponseStream.MoveNext().DefaultTimeout())
-                events.Add(call.ResponseStream.Current);
-            return events;
-        }
-        var both = await Task.WhenAll(Collect(first), Collect(second));
-        first.Dispose();
-        var (firstEvents, secondEvents) = (both[0], both[1]);
+        cancelBlocker.Cancel();
+        var rest = await Task.WhenAll(ReadAllAsync(first), ReadAllAsync(second));
+        firstEvents.AddRange(rest[0]);
+        secondEvents.AddRange(rest[1]);
 
         var firstResult = SingleResultLast(firstEvents);
         var secondResult = SingleResultLast(secondEvents);
+        Assert.Equal([1u, 0u], firstEvents.Where(e => e.EventCase == EventCase.Queued).Select(e => e.Queued.Position).Distinct());
         var positions = secondEvents.Where(e => e.EventCase == EventCase.Queued).Select(e => e.Queued.Position).Distinct();
-        Assert.Equal([1u, 0u], positions);
+        Assert.Equal([2u, 1u, 0u], positions);
         Assert.Equal([.. secondEvents.TakeWhile(e => e.EventCase == EventCase.Queued)], secondEvents.Where(e => e.EventCase == EventCase.Queued));
-        Assert.Equal(3u, secondResult.StepsRun);
+        Assert.Equal((15u, 3u), (firstResult.StepsRun, secondResult.StepsRun));
         // Server-clock times, not the order frames arrive in: each stream's frames are encoded and written by its own
         // handler, so the first stream's last frames may reach the client after the second's first ones.
         Assert.True(secondResult.Timings.StartTime.ToDateTime() >= firstResult.Timings.EndTime.ToDateTime(),

@@ -33,7 +33,10 @@ public sealed class OpenAiReplayTests(OpenAiReplayTests.Fleet fleet) : IClassFix
             Vision = await ServiceProcess.StartAsync(BuildOutputs.Dll("services/Vision", "Vision"),
                 [
                     "--Vision:Backend=openai", $"--Vision:OpenAI:BaseUrl={Upstream.BaseUrl}", "--Vision:OpenAI:Model=gpt-4o-mini",
-                    "--Vision:OpenAI:ApiKey=", "--Vision:OpenAI:TimeoutSeconds=3",
+                    // The default upstream timeout (120 s): the client's DefaultTimeout guards hangs. A short one made the
+                    // first call (JIT of the HTTP and OpenAI client stacks) time out under load; the timeout test runs
+                    // its own service instead.
+                    "--Vision:OpenAI:ApiKey=",
                 ],
                 environment: new Dictionary<string, string?> { ["OPENAI_API_KEY"] = ApiKey });
             Channel = GrpcChannel.ForAddress(Vision.Address);
@@ -151,11 +154,20 @@ public sealed class OpenAiReplayTests(OpenAiReplayTests.Fleet fleet) : IClassFix
         Assert.Equal("UPSTREAM_ERROR", error.GetRpcStatus()!.GetDetail<ErrorInfo>().Reason);
     }
 
+    // Its own service with a 1 s upstream timeout: the "slow" upstream never answers, so any timeout ends in
+    // DEADLINE_EXCEEDED however loaded the machine is, and the test costs that one second.
     [Fact]
     public async Task Describe_UpstreamSlowerThanTimeoutSeconds_DeadlineExceeded()
     {
-        var error = await Assert.ThrowsAsync<RpcException>(() =>
-            fleet.Client.DescribeAsync(new DescribeRequest { Images = { Png }, Prompt = "slow" }).ResponseAsync.DefaultTimeout());
+        using var vision = await ServiceProcess.StartAsync(BuildOutputs.Dll("services/Vision", "Vision"),
+        [
+            "--Vision:Backend=openai", $"--Vision:OpenAI:BaseUrl={fleet.Upstream.BaseUrl}", "--Vision:OpenAI:ApiKey=k",
+            "--Vision:OpenAI:TimeoutSeconds=1",
+        ]);
+        using var channel = GrpcChannel.ForAddress(vision.Address);
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => new VisionService.VisionServiceClient(channel)
+            .DescribeAsync(new DescribeRequest { Images = { Png }, Prompt = "slow" }).ResponseAsync.DefaultTimeout());
 
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
         Assert.Equal("UPSTREAM_ERROR", error.GetRpcStatus()!.GetDetail<ErrorInfo>().Reason);

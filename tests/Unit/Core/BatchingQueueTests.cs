@@ -66,6 +66,9 @@ public sealed class BatchingQueueTests
     {
         var model = new RecordingModel();
         using var queue = NewQueue(model, maxBatchSize: 32, maxWaitMs: 20);
+        // The worker is held while the callers enqueue, so they wait together and must share batches, however the
+        // threads are scheduled (not on arriving within MaxWait of each other).
+        var first = await OccupyWorkerAsync(queue, model, id: 64);
         using var go = new ManualResetEventSlim();
 
         var callers = Enumerable.Range(0, 64).Select(i => Task.Run(async () =>
@@ -74,19 +77,27 @@ public sealed class BatchingQueueTests
             return (Id: i, Result: await queue.EnqueueAsync(new Job(i), deadline: null, CancellationToken.None));
         })).ToArray();
         go.Set();
+        var until = DateTime.UtcNow + MultiModal.Tests.Testing.TaskExtensions.DefaultTimeoutSpan;
+        while (queue.QueueDepth < 64)
+        {
+            Assert.True(DateTime.UtcNow < until, $"only {queue.QueueDepth} of 64 callers enqueued");
+            await Task.Delay(5);
+        }
+        model.Hold.Set();
         var results = await Task.WhenAll(callers).DefaultTimeout();
+        Assert.Equal("result-64", await first.DefaultTimeout());
 
         Assert.All(results, r => Assert.Equal($"result-{r.Id}", r.Result));
-        Assert.Equal(Enumerable.Range(0, 64), model.RanIds.Order());
+        Assert.Equal(Enumerable.Range(0, 65), model.RanIds.Order());
         Assert.Contains(model.Batches, b => b.Length > 1);
         Assert.All(model.Batches, b => Assert.InRange(b.Length, 1, 32));
         Assert.Single(model.Threads);
         Assert.DoesNotContain(Environment.CurrentManagedThreadId, model.Threads.Keys);
         var stats = queue.Stats;
-        Assert.Equal(64ul, stats.RequestsAccepted);
-        Assert.Equal(64ul, stats.ItemsRun);
+        Assert.Equal(65ul, stats.RequestsAccepted);
+        Assert.Equal(65ul, stats.ItemsRun);
         Assert.Equal((ulong)model.Batches.Count, stats.BatchesRun);
-        Assert.True(stats.MaxRequestsInBatch > 1);
+        Assert.Equal(32, stats.MaxRequestsInBatch);
         Assert.Equal(0, stats.QueueDepth);
     }
 
@@ -120,7 +131,7 @@ public sealed class BatchingQueueTests
         Assert.Equal(StatusCode.ResourceExhausted, ex.Code);
         Assert.Equal(ErrorReason.QueueFull, ex.Reason);
         Assert.Equal("2", ex.Metadata["queueLength"]);
-        Assert.InRange(ex.RetryAfter!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+        Assert.InRange(ex.RetryAfter!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));   // the documented jitter, [1, 2) s
         Assert.Equal(1ul, queue.Stats.RequestsRejected);
         Assert.Equal(2, queue.Stats.QueueDepth);
         model.Hold.Set();
@@ -140,8 +151,8 @@ public sealed class BatchingQueueTests
 
         cts.Cancel();
 
-        // The worker is still held: the task must complete without it.
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(2)));
+        // The worker is still held: the task must complete without it (so waiting longer never hides a failure).
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.DefaultTimeout());
         Assert.True(waiting.IsCanceled);
         Assert.Equal(0, queue.QueueDepth);
         model.Hold.Set();
@@ -169,9 +180,12 @@ public sealed class BatchingQueueTests
         var model = new RecordingModel();
         using var queue = NewQueue(model);
         var running = await OccupyWorkerAsync(queue, model);
-        var waiting = queue.EnqueueAsync(new Job(1), DateTime.UtcNow.AddMilliseconds(30), CancellationToken.None);
+        var deadline = DateTime.UtcNow + MultiModal.Tests.Testing.TaskExtensions.ShortDeadlineSpan;
+        var waiting = queue.EnqueueAsync(new Job(1), deadline, CancellationToken.None);
 
-        await Task.Delay(80);
+        // Not a synchronization: the deadline is wall-clock time, so let the clock pass it.
+        while (DateTime.UtcNow <= deadline)
+            await Task.Delay(10);
         model.Hold.Set();
 
         var ex = await Assert.ThrowsAsync<InferenceException>(() => waiting.DefaultTimeout());

@@ -243,7 +243,7 @@ public sealed class ContinuousBatchingQueueTests
         cts.Cancel();
 
         // The worker is still held inside a step: the task must complete without it.
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(2)));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.DefaultTimeout());   // waiting longer hides nothing
         Assert.True(waiting.IsCanceled);
         Assert.Equal(0, queue.QueueDepth);
         runner.Resume();
@@ -258,7 +258,7 @@ public sealed class ContinuousBatchingQueueTests
         var runner = new FakeRunner(paused: true);
         using var queue = NewQueue(runner);
         var running = await OccupyWorkerAsync(queue, runner, new Job(0, Steps: 1));
-        var deadline = DateTime.UtcNow.AddMilliseconds(30);
+        var deadline = DateTime.UtcNow + TaskExtensions.ShortDeadlineSpan;
         var waiting = Enqueue(queue, new Job(1, Steps: 1), deadline);
 
         // Not a synchronization: the deadline is wall-clock time, so let the clock pass it.
@@ -286,7 +286,7 @@ public sealed class ContinuousBatchingQueueTests
 
         cts.Cancel();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running.WaitAsync(TimeSpan.FromSeconds(2)));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running.DefaultTimeout());   // the runner is paused: only the cancel can end it
         runner.Resume();
         queue.Dispose();
         Assert.Equal(new[] { new[] { 0 }, [0], [0] }, runner.Steps.ToArray());

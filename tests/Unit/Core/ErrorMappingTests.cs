@@ -67,7 +67,7 @@ public sealed class ErrorMappingTests
         var info = SingleErrorInfo(status);
         Assert.Equal("QUEUE_FULL", info.Reason);
         Assert.Equal("256", info.Metadata["queueLength"]);
-        Assert.InRange(status.GetDetail<RetryInfo>().RetryDelay.ToTimeSpan(), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+        Assert.InRange(status.GetDetail<RetryInfo>().RetryDelay.ToTimeSpan(), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));   // QueueFull's documented jitter, [1, 2) s
         Assert.Null(status.GetDetail<BadRequest>());
     }
 

@@ -208,7 +208,7 @@ public sealed class JobQueueTests
         using var running = queue.Enqueue(new Work(1), null, CancellationToken.None);
         await model.WaitForStepAsync();
 
-        using var late = queue.Enqueue(new Work(2), DateTime.UtcNow.AddMilliseconds(100), CancellationToken.None);
+        using var late = queue.Enqueue(new Work(2), DateTime.UtcNow + MultiModal.Tests.Testing.TaskExtensions.ShortDeadlineSpan, CancellationToken.None);
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ReadAllAsync(late)).DefaultTimeout();
         Assert.Equal(JobState.Removed, late.State);

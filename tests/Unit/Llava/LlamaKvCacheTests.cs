@@ -1,5 +1,6 @@
 using MultiModal.ModelKit;
 using MultiModal.Models.Llava;
+using MultiModal.Tests.Testing;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -43,7 +44,7 @@ public sealed class LlamaKvCacheTests
         Assert.Equal(70, cache.Length);
         Assert.Equal(capacityAfterPrefill, capacities[0]);
         Assert.Equal(finalCapacity, capacities[^1]);
-        Assert.True(last.allclose(uncached, rtol: 1e-4, atol: 1e-5), $"max diff {(last - uncached).abs().max().item<float>()}");
+        TensorAssert.Close(uncached, last, atol: 1e-5, rtol: 1e-4, what: "cached vs uncached logits");
         Assert.Equal((70L, 70L), (cache.Key(1).shape[2], cache.Value(1).shape[2]));
     }
 }

@@ -24,7 +24,7 @@ public sealed class KitWeightsTests
                 Interlocked.Increment(ref draws);
             }
         });
-        Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref draws) > 0, TimeSpan.FromSeconds(10)));
+        Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref draws) > 0, MultiModal.Tests.Testing.TaskExtensions.DefaultTimeoutSpan));
 
         var first = RandomizedWeights(seed: 3);
         var second = RandomizedWeights(seed: 3);

@@ -1,5 +1,6 @@
 using MultiModal.Models.Pipelines;
 using MultiModal.Models.Schedulers;
+using MultiModal.Tests.Testing;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -68,6 +69,6 @@ public sealed class LatentPreviewTests
 
         var recovered = LatentPreview.PredictOriginal(config, alphas, output, xt, t);
 
-        Assert.True(recovered.allclose(x0, rtol: 1e-4, atol: 1e-4));
+        TensorAssert.Close(x0, recovered, atol: 1e-4, rtol: 1e-4, what: "recovered x0");
     }
 }

@@ -15,6 +15,9 @@ namespace MultiModal.Diffusion;
 public sealed class DiffusionRunner(IOptions<DiffusionOptions> options, ModelReadiness readiness, ILogger<DiffusionRunner> logger)
     : IHostedService, IDisposable
 {
+    /// <summary>The job queue's name: the <c>queue</c> tag of its metrics (Prometheus <c>otel_scope_queue</c>), which the prod HPA selects.</summary>
+    public const string QueueName = "diffusion";
+
     private StableDiffusionPipeline? _pipeline;
     private JobQueue<DiffusionJob, PreviewFrame, GenerationOutput>? _queue;
     private DiffusionMetrics? _metrics;
@@ -37,7 +40,7 @@ public sealed class DiffusionRunner(IOptions<DiffusionOptions> options, ModelRea
         (Device, DType) = (device.ToString(), TorchRuntime.Name(dtype));
         _metrics = new DiffusionMetrics(ModelName);
         _queue = new JobQueue<DiffusionJob, PreviewFrame, GenerationOutput>(
-            new JobQueueOptions { Name = "diffusion", MaxQueueLength = o.MaxQueueLength, MaxPendingPreviews = o.MaxPendingPreviews },
+            new JobQueueOptions { Name = QueueName, MaxQueueLength = o.MaxQueueLength, MaxPendingPreviews = o.MaxPendingPreviews },
             Run, logger);
         readiness.MarkReady();
         DiffusionLog.ModelLoaded(logger, ModelName, o.ModelPath, Device, DType, started.ElapsedMilliseconds,

@@ -1,5 +1,5 @@
 using MultiModal.Contracts.Diffusion.V1;
-using MultiModal.Diffusion.Jobs;
+using MultiModal.Core.Inference.Jobs;
 using MultiModal.Models.Pipelines;
 
 namespace MultiModal.Diffusion;

@@ -2,7 +2,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using MultiModal.Core.Errors;
 using MultiModal.Core.Hosting;
-using MultiModal.Diffusion.Jobs;
+using MultiModal.Core.Inference.Jobs;
 using MultiModal.Models.Pipelines;
 using MultiModal.Models.Runtime;
 
@@ -15,8 +15,12 @@ namespace MultiModal.Diffusion;
 public sealed class DiffusionRunner(IOptions<DiffusionOptions> options, ModelReadiness readiness, ILogger<DiffusionRunner> logger)
     : IHostedService, IDisposable
 {
+    /// <summary>The job queue's name: the <c>queue</c> tag of its metrics (Prometheus <c>otel_scope_queue</c>), which the prod HPA selects.</summary>
+    public const string QueueName = "diffusion";
+
     private StableDiffusionPipeline? _pipeline;
     private JobQueue<DiffusionJob, PreviewFrame, GenerationOutput>? _queue;
+    private DiffusionMetrics? _metrics;
 
     public StableDiffusionPipeline Pipeline => _pipeline ?? throw InferenceException.ModelNotReady();
     public DiffusionOptions Options => options.Value;
@@ -34,8 +38,9 @@ public sealed class DiffusionRunner(IOptions<DiffusionOptions> options, ModelRea
         var dtype = TorchRuntime.ResolveDType(o.DType, device);
         _pipeline = StableDiffusionPipeline.Load(o.ModelPath, device, dtype, string.IsNullOrWhiteSpace(o.Variant) ? null : o.Variant);
         (Device, DType) = (device.ToString(), TorchRuntime.Name(dtype));
+        _metrics = new DiffusionMetrics(ModelName);
         _queue = new JobQueue<DiffusionJob, PreviewFrame, GenerationOutput>(
-            new JobQueueOptions { Name = "diffusion", MaxQueueLength = o.MaxQueueLength, MaxPendingPreviews = o.MaxPendingPreviews },
+            new JobQueueOptions { Name = QueueName, MaxQueueLength = o.MaxQueueLength, MaxPendingPreviews = o.MaxPendingPreviews },
             Run, logger);
         readiness.MarkReady();
         DiffusionLog.ModelLoaded(logger, ModelName, o.ModelPath, Device, DType, started.ElapsedMilliseconds,
@@ -55,7 +60,11 @@ public sealed class DiffusionRunner(IOptions<DiffusionOptions> options, ModelRea
 
     // On the queue's worker thread: the only place the pipeline runs.
     private GenerationOutput Run(DiffusionJob job, RunningJob<PreviewFrame> running) =>
-        Pipeline.Generate(job.Request, step => running.Report(step.Step, step.TotalSteps, step.Preview), running.CancellationToken);
+        Pipeline.Generate(job.Request, step =>
+        {
+            running.Report(step.Step, step.TotalSteps, step.Preview);
+            _metrics!.StepRun();
+        }, running.CancellationToken);
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
@@ -68,5 +77,6 @@ public sealed class DiffusionRunner(IOptions<DiffusionOptions> options, ModelRea
         // The queue first: it cancels the running job and waits for the worker, which may still be inside the pipeline.
         _queue?.Dispose();
         _pipeline?.Dispose();
+        _metrics?.Dispose();
     }
 }

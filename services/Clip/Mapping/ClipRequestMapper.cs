@@ -7,15 +7,34 @@ using MultiModal.Models.Imaging;
 namespace MultiModal.Clip.Mapping;
 
 /// <summary>
-/// Wire → work: validates every field (INVALID_ARGUMENT naming the field), tokenizes texts and decodes + preprocesses
-/// images on the calling thread, so the model thread only runs forward passes.
+/// Wire → work, the one place the CLIP service validates a request: every field (INVALID_ARGUMENT naming the field),
+/// then texts tokenized and images decoded + preprocessed on the calling thread, so the model thread only runs forward
+/// passes. One <c>ToWork</c> per RPC; the handlers call nothing else before queueing.
 /// </summary>
 public static class ClipRequestMapper
 {
     /// <summary>A text and whether the tokenizer cut it to the context length.</summary>
     public sealed record TokenizedText(int[] Ids, bool Truncated);
 
-    public static IReadOnlyList<TokenizedText> Texts(IReadOnlyList<string> texts, string field, ClipEngine engine, ClipOptions o)
+    /// <summary>EmbedTexts: the work, and each text's tokens and truncation for the response.</summary>
+    public static (ClipWork Work, IReadOnlyList<TokenizedText> Texts) ToWork(EmbedTextsRequest request, ClipEngine engine, ClipOptions o)
+    {
+        var texts = Texts(request.Texts, "texts", engine, o);
+        return (new ClipWork([.. texts.Select(t => t.Ids)], []), texts);
+    }
+
+    public static ClipWork ToWork(EmbedImagesRequest request, ClipEngine engine, ClipOptions o) =>
+        new([], Images(request.Images, "images", engine, o));
+
+    /// <summary>Classify: one text per label (through the template), then the image.</summary>
+    public static ClipWork ToWork(ClassifyRequest request, ClipEngine engine, ClipOptions o)
+    {
+        var prompts = Labels(request, o);
+        var pixels = Image(request.Image, "image", engine, o);
+        return new ClipWork([.. prompts.Select((p, i) => Text(p, $"labels[{i}]", engine, o).Ids)], [pixels]);
+    }
+
+    private static IReadOnlyList<TokenizedText> Texts(IReadOnlyList<string> texts, string field, ClipEngine engine, ClipOptions o)
     {
         if (texts.Count == 0)
             throw InferenceException.InvalidArgument(field, "at least one text is required");
@@ -24,7 +43,7 @@ public static class ClipRequestMapper
         return texts.Select((text, i) => Text(text, $"{field}[{i}]", engine, o)).ToList();
     }
 
-    public static TokenizedText Text(string text, string field, ClipEngine engine, ClipOptions o)
+    private static TokenizedText Text(string text, string field, ClipEngine engine, ClipOptions o)
     {
         if (text.Length > o.MaxTextChars)
             throw InferenceException.InvalidArgument(field, $"text has {text.Length} characters; at most {o.MaxTextChars}");
@@ -32,7 +51,7 @@ public static class ClipRequestMapper
         return new TokenizedText(encoded.Ids, encoded.Truncated);
     }
 
-    public static IReadOnlyList<float[]> Images(IReadOnlyList<Contracts.Common.V1.Image> images, string field, ClipEngine engine, ClipOptions o)
+    private static IReadOnlyList<float[]> Images(IReadOnlyList<Contracts.Common.V1.Image> images, string field, ClipEngine engine, ClipOptions o)
     {
         if (images.Count == 0)
             throw InferenceException.InvalidArgument(field, "at least one image is required");
@@ -52,7 +71,7 @@ public static class ClipRequestMapper
         return pixels;
     }
 
-    public static float[] Image(Contracts.Common.V1.Image? image, string field, ClipEngine engine, ClipOptions o)
+    private static float[] Image(Contracts.Common.V1.Image? image, string field, ClipEngine engine, ClipOptions o)
     {
         if (image is null || image.Data.IsEmpty)
             throw InferenceException.InvalidArgument($"{field}.data", "image bytes are required");
@@ -67,7 +86,7 @@ public static class ClipRequestMapper
         }
     }
 
-    public static IReadOnlyList<string> Labels(ClassifyRequest request, ClipOptions o)
+    private static IReadOnlyList<string> Labels(ClassifyRequest request, ClipOptions o)
     {
         if (request.Labels.Count == 0)
             throw InferenceException.InvalidArgument("labels", "at least one label is required");
@@ -85,8 +104,8 @@ public static class ClipRequestMapper
         return request.Labels.Select(label => template.Replace("{}", label)).ToList();
     }
 
-    /// <summary>Splits rank items into texts and images, remembering each item's place.</summary>
-    public static (ClipWork Work, List<(bool IsText, int Index)> Order) RankWork(RankRequest request, ClipEngine engine, ClipOptions o)
+    /// <summary>Rank: splits the items into texts and images, remembering each item's place.</summary>
+    public static (ClipWork Work, List<(bool IsText, int Index)> Order) ToWork(RankRequest request, ClipEngine engine, ClipOptions o)
     {
         if (request.Query is null || request.Query.ItemCase == RankItem.ItemOneofCase.None)
             throw InferenceException.InvalidArgument("query", "a text or image query is required");

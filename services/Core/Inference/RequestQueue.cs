@@ -8,39 +8,62 @@ using MultiModal.Core.Logging;
 namespace MultiModal.Core.Inference;
 
 /// <summary>
-/// The admission side shared by <see cref="BatchingQueue{TRequest, TResult}"/> and
-/// <see cref="ContinuousBatchingQueue{TRequest, TSequence, TResult}"/>: a bounded FIFO of waiting requests (QUEUE_FULL
-/// beyond it), deadline and cancellation while waiting, the serving counters and metrics, and the one worker thread a
-/// queue runs its model calls on. What the worker does with the requests it takes is the owning queue's business.
+/// The one admission core of the fleet, shared by <see cref="BatchingQueue{TRequest, TResult}"/>,
+/// <see cref="ContinuousBatchingQueue{TRequest, TSequence, TResult}"/> and the streaming
+/// <see cref="Jobs.JobQueue{TWork, TPreview, TResult}"/>: a bounded FIFO of waiting requests (QUEUE_FULL beyond it),
+/// cancellation and deadlines while waiting, draining, the serving counters and the metrics
+/// (<see cref="QueueInstruments"/>), and the one worker thread a queue runs its model calls on. What the worker does
+/// with the requests it takes is the owning queue's business.
 /// </summary>
+/// <remarks>
+/// The deadline contract, the same for every queue: a request whose deadline passes while it waits leaves the queue at
+/// once and fails with <see cref="InferenceException.DeadlineTooShort"/> (DEADLINE_EXCEEDED / DEADLINE_TOO_SHORT),
+/// also when its cancellation token fires because of that deadline (gRPC cancels a call's token at its deadline); it
+/// never runs. Outcome <see cref="QueueOutcome.DeadlineExceeded"/>.
+/// </remarks>
 internal sealed partial class RequestQueue<TRequest, TResult> : IDisposable
 {
     private readonly BatchingOptions _options;
     private readonly Func<TRequest, int> _sizeOf;
     private readonly ILogger _logger;
-    private readonly BatchingMetrics _metrics;
+    private readonly QueueMetrics _metrics;
+    private readonly IQueueObserver<TRequest, TResult>? _observer;
     private Thread? _worker;
 
     // Guards everything below. A plain object (not System.Threading.Lock) because the worker sleeps on Monitor.Wait.
     private readonly object _gate = new();
     private readonly LinkedList<Ticket> _waiting = new();
-    private int _waitingItems;
+    private int _waitingItems, _running;
     private bool _disposed;
     private ulong _accepted, _rejected, _batches, _items;
+    private readonly ulong[] _outcomes = new ulong[Enum.GetValues<QueueOutcome>().Length];
     private int _maxRequestsInBatch;
 
     /// <param name="options">Validated here: queue bound, MaxWait and the name used in logs and metrics.</param>
     /// <param name="sizeOf">Items in a request, weighed against the <c>maxItems</c> of the take methods.</param>
     /// <param name="logger">Receives shed (Warning) and skipped-request (Debug) events.</param>
     /// <param name="meterFactory">Creates the <c>MultiModal.Inference</c> meter; null makes a private one.</param>
-    public RequestQueue(BatchingOptions options, Func<TRequest, int> sizeOf, ILogger logger, IMeterFactory? meterFactory)
+    /// <param name="observer">Told of changes to the waiting list and of answered tickets; null for none.</param>
+    public RequestQueue(
+        BatchingOptions options, Func<TRequest, int> sizeOf, ILogger logger, IMeterFactory? meterFactory,
+        IQueueObserver<TRequest, TResult>? observer = null)
     {
         options.Validate();
         _options = options;
         _sizeOf = sizeOf;
         _logger = logger;
-        _metrics = new BatchingMetrics(options.Name, () => QueueDepth, meterFactory);
+        _observer = observer;
+        _metrics = new QueueMetrics(options.Name, () => QueueDepth, () => Volatile.Read(ref _running), meterFactory);
     }
+
+    /// <summary>The queue's name (logs, metrics, worker thread).</summary>
+    public string Name => _options.Name;
+
+    /// <summary>Guards the waiting list; owners may take it to read a consistent state (Monitor is reentrant).</summary>
+    public object Gate => _gate;
+
+    /// <summary>Waiting tickets, oldest first. Gate held.</summary>
+    public IEnumerable<Ticket> WaitingLocked => _waiting;
 
     /// <summary>Counters since the queue was created.</summary>
     public ServingStatsSnapshot Stats
@@ -51,6 +74,15 @@ internal sealed partial class RequestQueue<TRequest, TResult> : IDisposable
             {
                 return new(_accepted, _rejected, _batches, _items, _maxRequestsInBatch, _waiting.Count);
             }
+        }
+    }
+
+    /// <summary>Accepted requests that ended with <paramref name="outcome"/>. Gate held or not.</summary>
+    public ulong Ended(QueueOutcome outcome)
+    {
+        lock (_gate)
+        {
+            return _outcomes[(int)outcome];
         }
     }
 
@@ -77,8 +109,8 @@ internal sealed partial class RequestQueue<TRequest, TResult> : IDisposable
     /// Queues <paramref name="request"/>; its task completes when the owner succeeds or fails its ticket. Throws
     /// <see cref="InferenceException"/> QUEUE_FULL when <see cref="BatchingOptions.MaxQueueLength"/> requests already
     /// wait, DEADLINE_TOO_SHORT when <paramref name="deadline"/> already passed, MODEL_NOT_READY after Dispose.
-    /// The task is cancelled as soon as <paramref name="cancellationToken"/> is, and fails with DEADLINE_TOO_SHORT when
-    /// the deadline passes while it waits; either way the worker never takes it.
+    /// The task is cancelled as soon as <paramref name="cancellationToken"/> is, and fails with DEADLINE_TOO_SHORT as
+    /// soon as the deadline passes while it waits; either way the worker never takes it.
     /// </summary>
     public Task<TResult> Enqueue(TRequest request, DateTime? deadline, CancellationToken cancellationToken)
     {
@@ -108,6 +140,7 @@ internal sealed partial class RequestQueue<TRequest, TResult> : IDisposable
                 ticket.Node = _waiting.AddLast(ticket);
                 _waitingItems += ticket.Size;
                 _accepted++;
+                _observer?.WaitingChangedLocked();
                 Monitor.Pulse(_gate);
             }
         }
@@ -119,8 +152,9 @@ internal sealed partial class RequestQueue<TRequest, TResult> : IDisposable
             throw InferenceException.QueueFull(_options.MaxQueueLength);
         }
 
-        // Registered after the request is visible to the worker: if the token fires in between, Cancel() still finds it.
-        ticket.Registration = cancellationToken.UnsafeRegister(static state => ((Ticket)state!).Cancel(), ticket);
+        // Registered after the request is visible to the worker: if the token fires (or the deadline passes) in
+        // between, the callback still finds it.
+        ticket.Watch();
         return ticket.Completion.Task;
     }
 
@@ -180,8 +214,8 @@ internal sealed partial class RequestQueue<TRequest, TResult> : IDisposable
     }
 
     /// <summary>
-    /// Counts one forward pass (failed ones too) in the stats and the batch-size histogram; returns how many requests
-    /// wait now, for the owner's log line.
+    /// Counts one forward pass (failed ones too; a job for a job queue) in the stats and the batch-size histogram;
+    /// returns how many requests wait now, for the owner's log line.
     /// </summary>
     public int RecordBatch(int requests, int items)
     {
@@ -198,11 +232,31 @@ internal sealed partial class RequestQueue<TRequest, TResult> : IDisposable
     }
 
     /// <summary>
-    /// Stops admitting: requests still waiting fail with MODEL_NOT_READY at once and the worker's take methods find
-    /// nothing more; then waits for the worker to finish what it took (unless called on the worker itself).
-    /// Idempotent; a second call returns at once.
+    /// Answers every request that has not started with <paramref name="reason"/>, at once (outcome
+    /// <see cref="QueueOutcome.Drained"/>); requests already taken by the worker go on, and new ones are still admitted
+    /// (stopping admission is the caller's business, e.g. readiness). Returns how many were answered.
     /// </summary>
-    public void Dispose()
+    public int RejectWaiting(InferenceException reason)
+    {
+        ArgumentNullException.ThrowIfNull(reason);
+        List<Ticket> orphans;
+        lock (_gate)
+        {
+            orphans = DetachWaitingLocked();
+        }
+        foreach (var t in orphans)
+        {
+            t.Drain(reason);
+        }
+        return orphans.Count;
+    }
+
+    /// <summary>
+    /// Stops admitting: requests still waiting fail with MODEL_NOT_READY at once and the worker's take methods find
+    /// nothing more; runs <paramref name="stopRunning"/> (e.g. cancel a running job), then waits for the worker to
+    /// finish what it took (unless called on the worker itself). Idempotent; a second call returns at once.
+    /// </summary>
+    public void Dispose(Action? stopRunning)
     {
         List<Ticket> orphans;
         lock (_gate)
@@ -212,25 +266,38 @@ internal sealed partial class RequestQueue<TRequest, TResult> : IDisposable
                 return;
             }
             _disposed = true;
-            orphans = [.. _waiting];
-            foreach (var t in orphans)
-            {
-                t.Node = null;
-            }
-            _waiting.Clear();
-            _waitingItems = 0;
+            orphans = DetachWaitingLocked();
             Monitor.PulseAll(_gate);
         }
 
         foreach (var t in orphans)
         {
-            t.Fail(InferenceException.ModelNotReady());
+            t.Drain(InferenceException.ModelNotReady());
         }
+        stopRunning?.Invoke();
         if (_worker is not null && Thread.CurrentThread != _worker)
         {
             _worker.Join();
         }
         _metrics.Dispose();
+    }
+
+    public void Dispose() => Dispose(stopRunning: null);
+
+    private List<Ticket> DetachWaitingLocked()
+    {
+        List<Ticket> orphans = [.. _waiting];
+        foreach (var t in orphans)
+        {
+            t.Node = null;
+        }
+        _waiting.Clear();
+        _waitingItems = 0;
+        if (orphans.Count > 0)
+        {
+            _observer?.WaitingChangedLocked();
+        }
+        return orphans;
     }
 
     private int SizeOf(TRequest request)
@@ -245,6 +312,7 @@ internal sealed partial class RequestQueue<TRequest, TResult> : IDisposable
         var now = DateTime.UtcNow;
         var items = 0;
         var first = true;
+        var changed = false;
         while (_waiting.First is { } node)
         {
             var t = node.Value;
@@ -256,14 +324,23 @@ internal sealed partial class RequestQueue<TRequest, TResult> : IDisposable
             _waiting.RemoveFirst();
             t.Node = null;
             _waitingItems -= t.Size;
+            changed = true;
             if (isDead)
             {
                 (dead ??= []).Add(t);
                 continue;
             }
+            t.StartedAt = Stopwatch.GetTimestamp();
+            _running++;
+            _metrics.Started(Stopwatch.GetElapsedTime(t.EnqueuedAt, t.StartedAt));
+            _observer?.TakenLocked(t);
             taken.Add(t);
             items += t.Size;
             first = false;
+        }
+        if (changed)
+        {
+            _observer?.WaitingChangedLocked();
         }
     }
 
@@ -272,16 +349,30 @@ internal sealed partial class RequestQueue<TRequest, TResult> : IDisposable
     {
         foreach (var t in dead ?? [])
         {
-            if (t.CancellationToken.IsCancellationRequested)
+            if (t.CancellationToken.IsCancellationRequested && !t.IsExpired(DateTime.UtcNow))
             {
                 CoreLog.RequestSkipped(_logger, _options.Name, "cancelled");
-                t.Cancel();
             }
             else
             {
                 CoreLog.RequestSkipped(_logger, _options.Name, "deadline passed");
-                t.Fail(InferenceException.DeadlineTooShort());
+            }
+            t.Cancel();
+        }
+    }
+
+    /// <summary>A ticket was answered (once): counts its outcome before the caller can see it.</summary>
+    private void CountEnded(Ticket ticket, QueueOutcome outcome)
+    {
+        var started = ticket.StartedAt != 0;
+        lock (_gate)
+        {
+            _outcomes[(int)outcome]++;
+            if (started)
+            {
+                _running--;
             }
         }
+        _metrics.Ended(outcome, started ? Stopwatch.GetElapsedTime(ticket.StartedAt) : null);
     }
 }

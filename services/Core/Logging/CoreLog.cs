@@ -44,4 +44,32 @@ internal static partial class CoreLog
     [LoggerMessage(EventId = 1009, EventName = "SequenceDisposeFailed", Level = LogLevel.Warning,
         Message = "Queue {Queue}: disposing a finished sequence threw; the queue keeps serving.")]
     public static partial void SequenceDisposeFailed(ILogger logger, string queue, Exception exception);
+
+    [LoggerMessage(EventId = 1010, EventName = "JobQueued", Level = LogLevel.Debug,
+        Message = "Queue {Queue}: job {JobId} queued")]
+    public static partial void JobQueued(ILogger logger, string queue, long jobId);
+
+    [LoggerMessage(EventId = 1011, EventName = "JobStarted", Level = LogLevel.Debug,
+        Message = "Queue {Queue}: job {JobId} started after waiting {WaitedMs:F0} ms")]
+    public static partial void JobStarted(ILogger logger, string queue, long jobId, double waitedMs);
+
+    [LoggerMessage(EventId = 1012, EventName = "JobCompleted", Level = LogLevel.Information,
+        Message = "Queue {Queue}: job {JobId} made {Items} item(s) in {Steps} steps, {ElapsedMs:F0} ms; {PreviewsDropped} preview(s) dropped for a slow client")]
+    public static partial void JobCompleted(ILogger logger, string queue, long jobId, int items, int steps, double elapsedMs, int previewsDropped);
+
+    [LoggerMessage(EventId = 1013, EventName = "JobLeftQueue", Level = LogLevel.Information,
+        Message = "Queue {Queue}: job {JobId} left the queue before it started: {Reason}")]
+    public static partial void JobLeftQueue(ILogger logger, string queue, long jobId, string reason);
+
+    [LoggerMessage(EventId = 1014, EventName = "JobCancelledWhileRunning", Level = LogLevel.Information,
+        Message = "Queue {Queue}: job {JobId} stopped after {Steps} steps ({StepsAfterCancel} after the cancellation), {ElapsedMs:F0} ms: cancelled, deadline passed or shutting down")]
+    public static partial void JobCancelledWhileRunning(ILogger logger, string queue, long jobId, int steps, int stepsAfterCancel, double elapsedMs);
+
+    [LoggerMessage(EventId = 1015, EventName = "JobRejected", Level = LogLevel.Information,
+        Message = "Queue {Queue}: job {JobId} rejected by the model: {Reason}")]
+    public static partial void JobRejected(ILogger logger, string queue, long jobId, string reason);
+
+    [LoggerMessage(EventId = 1016, EventName = "JobFailed", Level = LogLevel.Error,
+        Message = "Queue {Queue}: job {JobId} failed")]
+    public static partial void JobFailed(ILogger logger, string queue, long jobId, Exception exception);
 }

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using MultiModal.Contracts.Diffusion.V1;
-using MultiModal.Diffusion.Jobs;
+using MultiModal.Core.Inference.Jobs;
 using MultiModal.Models.Imaging;
 using MultiModal.Models.Pipelines;
 using WireImage = MultiModal.Contracts.Common.V1.Image;

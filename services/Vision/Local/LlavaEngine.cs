@@ -79,10 +79,7 @@ public sealed class LlavaEngine : IDisposable
         var ids = _generator.Tokenizer.Encode(LlavaPrompt.Build(request.Prompt, request.Images.Count));
         var images = request.Images.Count;
         var promptTokens = ids.Length - images + images * Config.ImageSequenceLength;
-        if (promptTokens > MaxPromptTokens)
-            throw InferenceException.InvalidArgument("prompt",
-                $"the prompt takes {promptTokens} tokens ({images * Config.ImageSequenceLength} for images); the limit is {MaxPromptTokens}",
-                Contracts.Common.V1.ErrorReason.PromptTooLong);
+        Mapping.VisionRequestMapper.CheckPromptTokens(promptTokens, images * Config.ImageSequenceLength, MaxPromptTokens);
         return new LlavaWork(ids, pixels, images, promptTokens, ToOptions(request.Sampling), onDelta, cancellationToken);
     }
 

@@ -9,9 +9,11 @@ using MultiModal.Vision.Backends;
 namespace MultiModal.Vision.Mapping;
 
 /// <summary>
-/// Wire → <see cref="VisionRequest"/>: checks every field (INVALID_ARGUMENT naming it), decodes the images on the
-/// calling thread and applies the defaults (empty prompt → "Describe this image.", max_tokens 0 →
-/// DefaultMaxTokens, temperature unset or 0 → greedy, top_p 0 → 1).
+/// Wire → <see cref="VisionRequest"/>, the one place the Vision service's request rules live: checks every field
+/// (INVALID_ARGUMENT naming it), decodes the images on the calling thread and applies the defaults (empty prompt →
+/// "Describe this image.", max_tokens 0 → DefaultMaxTokens, temperature unset or 0 → greedy, top_p 0 → 1). The one
+/// rule that needs the model's tokenizer, the prompt's length in tokens, is <see cref="CheckPromptTokens"/>, which the
+/// local backend applies once it has tokenized the prompt (still on the request thread, before queueing).
 /// </summary>
 public static class VisionRequestMapper
 {
@@ -33,6 +35,18 @@ public static class VisionRequestMapper
         var sampling = Sampling(maxTokens, temperature, topP, topK, seed, stop, o);
         var text = Prompt(prompt, o);
         return new VisionRequest(Images(images, o), text, sampling);
+    }
+
+    /// <summary>
+    /// The prompt's merged length (text tokens + <paramref name="imageTokens"/> image rows) must not exceed
+    /// <paramref name="maxPromptTokens"/>: INVALID_ARGUMENT / PROMPT_TOO_LONG on field "prompt".
+    /// </summary>
+    public static void CheckPromptTokens(int promptTokens, int imageTokens, int maxPromptTokens)
+    {
+        if (promptTokens > maxPromptTokens)
+            throw InferenceException.InvalidArgument("prompt",
+                $"the prompt takes {promptTokens} tokens ({imageTokens} for images); the limit is {maxPromptTokens}",
+                Contracts.Common.V1.ErrorReason.PromptTooLong);
     }
 
     private static string Prompt(string prompt, VisionOptions o)

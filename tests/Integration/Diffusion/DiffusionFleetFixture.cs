@@ -21,6 +21,9 @@ public sealed class DiffusionFleetFixture : IAsyncLifetime
 
     public static string PipelineFolder => TestPaths.Fixture("tiny-sd", "pipeline");
 
+    /// <summary>The service's Prometheus port (Telemetry:PrometheusPort).</summary>
+    public int MetricsPort { get; } = PrometheusScrape.FreePort();
+
     public ServiceProcess Diffusion { get; private set; } = null!;
     public ServiceProcess Gateway { get; private set; } = null!;
     public GrpcChannel Channel { get; private set; } = null!;
@@ -36,6 +39,7 @@ public sealed class DiffusionFleetFixture : IAsyncLifetime
             // Heartbeats every second instead of 5, so a test sees several while a job waits.
             "--Diffusion:HeartbeatSeconds=1",
             $"--Diffusion:MaxSteps={MaxSteps}",
+            $"--Telemetry:PrometheusPort={MetricsPort}",
         ]);
         Gateway = await GatewayFleet.StartGatewayAsync("diffusion", Diffusion.Address);
         Channel = GrpcChannel.ForAddress(Gateway.Address, new GrpcChannelOptions { MaxReceiveMessageSize = 64 << 20 });

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Grpc.Net.Client;
 using MultiModal.Contracts.Clip.V1;
 using MultiModal.Tests.Integration.Clip;
@@ -14,7 +12,7 @@ namespace MultiModal.Tests.Integration.Telemetry;
 /// </summary>
 public sealed class PrometheusMetricsTests : IAsyncLifetime
 {
-    private readonly int _clipPort = FreePort(), _gatewayPort = FreePort();
+    private readonly int _clipPort = PrometheusScrape.FreePort(), _gatewayPort = PrometheusScrape.FreePort();
     private ServiceProcess _clip = null!, _gateway = null!;
     private GrpcChannel _channel = null!;
 
@@ -35,43 +33,16 @@ public sealed class PrometheusMetricsTests : IAsyncLifetime
 
         // Server metrics are recorded when a request ends, which may be just after the client has its answer: wait
         // until every expected series is there.
-        await ScrapeUntilAsync(_clipPort,
+        await PrometheusScrape.UntilAsync(_clipPort,
             "multimodal_inference_batch_size_bucket", "multimodal_inference_queue_depth",
+            // The shared queue metrics, labelled with the queue's name (the meter's tag).
+            @"^multimodal_inference_requests_total\{(?=[^}]*outcome=""completed"")(?=[^}]*otel_scope_queue=""clip"")",
+            @"^multimodal_inference_request_wait_seconds_count\{(?=[^}]*otel_scope_queue=""clip"")",
+            @"^multimodal_inference_running\{(?=[^}]*otel_scope_queue=""clip"")",
             @"http_server_request_duration_seconds_count\{[^}]*/multimodal\.clip\.v1\.ClipService/EmbedTexts");
-        await ScrapeUntilAsync(_gatewayPort,
+        await PrometheusScrape.UntilAsync(_gatewayPort,
             "http_client_request_duration_seconds_bucket",                                    // the gateway's calls to the service
             "http_server_request_duration_seconds_count");                                    // calls into the gateway
-    }
-
-    // The exporter collects at scrape time (and caches for 300 ms): scrape until every pattern matches.
-    private static async Task ScrapeUntilAsync(int port, params string[] patterns)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = DateTime.UtcNow + MultiModal.Tests.Testing.TaskExtensions.DefaultTimeoutSpan;
-        while (true)
-        {
-            string text;
-            try
-            {
-                text = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
-            }
-            catch (HttpRequestException e) when (DateTime.UtcNow < deadline)
-            {
-                text = e.Message;                                                                 // not listening yet
-            }
-            var missing = patterns.Where(p => !System.Text.RegularExpressions.Regex.IsMatch(text, p)).ToList();
-            if (missing.Count == 0)
-                return;
-            Assert.True(DateTime.UtcNow < deadline, $"no {string.Join(", ", missing)} on port {port}:\n{text}");
-            await Task.Delay(200);
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public Task DisposeAsync()

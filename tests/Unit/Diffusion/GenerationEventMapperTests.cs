@@ -1,6 +1,6 @@
 using MultiModal.Contracts.Diffusion.V1;
 using MultiModal.Diffusion;
-using MultiModal.Diffusion.Jobs;
+using MultiModal.Core.Inference.Jobs;
 using MultiModal.Diffusion.Mapping;
 using MultiModal.Models.Imaging;
 using MultiModal.Models.Pipelines;

@@ -93,6 +93,19 @@ public sealed class VisionRequestMapperTests
         Assert.Equal(field, named);
     }
 
+    [Fact]
+    public void CheckPromptTokens_OverTheLimit_InvalidArgumentPromptTooLongOnPrompt()
+    {
+        VisionRequestMapper.CheckPromptTokens(promptTokens: 255, imageTokens: 16, maxPromptTokens: 255);   // at the limit: accepted
+
+        var error = Assert.Throws<InferenceException>(() => VisionRequestMapper.CheckPromptTokens(promptTokens: 256, imageTokens: 16, maxPromptTokens: 255));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.Code);
+        Assert.Equal(ErrorReason.PromptTooLong, error.Reason);
+        Assert.Equal("prompt", Assert.Single(error.FieldViolations).Field);
+        Assert.Contains("256 tokens (16 for images)", error.Message);
+    }
+
     [Theory]
     [InlineData(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, "image/png")]
     [InlineData(new byte[] { 0xFF, 0xD8, 0xFF, 0xE0 }, "image/jpeg")]

@@ -1,13 +1,11 @@
 using System.Collections.Concurrent;
 using Grpc.Core;
 using MultiModal.Core.Errors;
-using MultiModal.Diffusion;
-using MultiModal.Diffusion.Jobs;
+using MultiModal.Core.Inference.Jobs;
 using MultiModal.Tests.Testing;
-using MultiModal.Tests.Unit.Core;
 using Xunit;
 
-namespace MultiModal.Tests.Unit.Diffusion;
+namespace MultiModal.Tests.Unit.Core;
 
 public sealed class JobQueueTests
 {
@@ -200,7 +198,7 @@ public sealed class JobQueueTests
     }
 
     [Fact]
-    public async Task Deadline_PassesWhileWaiting_JobRemovedWithCancellation()
+    public async Task Deadline_PassesWhileWaiting_JobRemovedWithDeadlineTooShort()
     {
         var model = new SteppingWork();
         using var queue = NewQueue(model);
@@ -210,8 +208,12 @@ public sealed class JobQueueTests
 
         using var late = queue.Enqueue(new Work(2), DateTime.UtcNow + MultiModal.Tests.Testing.TaskExtensions.ShortDeadlineSpan, CancellationToken.None);
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ReadAllAsync(late)).DefaultTimeout();
+        // The queues' one deadline contract: DEADLINE_EXCEEDED / DEADLINE_TOO_SHORT at once, while the worker is still held.
+        var error = await Assert.ThrowsAsync<InferenceException>(() => ReadAllAsync(late)).DefaultTimeout();
+        Assert.Equal(StatusCode.DeadlineExceeded, error.Code);
+        Assert.Equal(Contracts.Common.V1.ErrorReason.DeadlineTooShort, error.Reason);
         Assert.Equal(JobState.Removed, late.State);
+        Assert.Equal((1ul, 0), (queue.Stats.Cancelled, queue.Stats.QueueDepth));
         model.Hold.Set();
         await ReadAllAsync(running).DefaultTimeout();
         Assert.Equal([1], model.Ran);
@@ -296,6 +298,31 @@ public sealed class JobQueueTests
             }
         Assert.True(waits[1] > waits[0], $"third waits {waits[1]}, second {waits[0]}");
         model.Hold.Set();
+    }
+
+    [Fact]
+    public async Task RejectWaiting_JobsWaiting_StreamsEndWithTheReasonAtOnceAndTheRunningJobCompletes()
+    {
+        var model = new SteppingWork();
+        using var queue = NewQueue(model);
+        model.Hold.Reset();
+        using var running = queue.Enqueue(new Work(1), null, CancellationToken.None);
+        await model.WaitForStepAsync();
+        using var second = queue.Enqueue(new Work(2), null, CancellationToken.None);
+        using var third = queue.Enqueue(new Work(3), null, CancellationToken.None);
+        var draining = new InferenceException(StatusCode.Unavailable, Contracts.Common.V1.ErrorReason.ModelNotReady, "draining");
+
+        Assert.Equal(2, queue.RejectWaiting(draining));
+
+        foreach (var job in new[] { second, third })
+        {
+            Assert.Same(draining, await Assert.ThrowsAsync<InferenceException>(() => ReadAllAsync(job)).DefaultTimeout());
+            Assert.Equal(JobState.Removed, job.State);
+        }
+        Assert.Equal(0, queue.Stats.QueueDepth);
+        model.Hold.Set();
+        Assert.IsType<JobCompleted<string>>((await ReadAllAsync(running).DefaultTimeout())[^1]);
+        Assert.Equal([1], model.Ran);
     }
 
     [Fact]

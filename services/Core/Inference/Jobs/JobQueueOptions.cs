@@ -1,4 +1,4 @@
-namespace MultiModal.Diffusion.Jobs;
+namespace MultiModal.Core.Inference.Jobs;
 
 /// <summary>Bounds of a <see cref="JobQueue{TWork, TPreview, TResult}"/>.</summary>
 public sealed record JobQueueOptions

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace MultiModal.Diffusion.Jobs;
+namespace MultiModal.Core.Inference.Jobs;
 
 /// <summary>
 /// Server-clock times for <see cref="Stopwatch"/> timestamps: the UTC time at process start plus the monotonic time

@@ -1,6 +1,6 @@
 using MultiModal.Core.Inference;
 
-namespace MultiModal.Diffusion.Jobs;
+namespace MultiModal.Core.Inference.Jobs;
 
 /// <summary>Counters of a <see cref="JobQueue{TWork, TPreview, TResult}"/> since it was created.</summary>
 /// <param name="Accepted">Jobs accepted into the queue.</param>

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace MultiModal.Diffusion.Jobs;
+namespace MultiModal.Core.Inference.Jobs;
 
 /// <summary>What the work function gets while it runs on the queue's worker thread: the job's token and a progress sink.</summary>
 public sealed class RunningJob<TPreview> where TPreview : class

@@ -1,11 +1,14 @@
-using MultiModal.Diffusion.Jobs;
+using MultiModal.Core.Inference;
+using MultiModal.Core.Inference.Jobs;
 using MultiModal.Tests.Testing;
-using MultiModal.Tests.Unit.Core;
 using Xunit;
 
-namespace MultiModal.Tests.Unit.Diffusion;
+namespace MultiModal.Tests.Unit.Core;
 
-/// <summary>The job queue's meter (<c>MultiModal.Diffusion</c>): how jobs ended, their steps, waits and run times.</summary>
+/// <summary>
+/// The job queue reports through the fleet's queue metrics (meter <c>MultiModal.Inference</c>, tagged with its name):
+/// how jobs ended, their waits and run times; its stats count the steps.
+/// </summary>
 public sealed class JobQueueMetricsTests
 {
     private sealed record Work(int Steps, bool Throws = false) : IJobWork
@@ -18,7 +21,8 @@ public sealed class JobQueueMetricsTests
     public async Task Jobs_CompletedAndFailed_CountedByOutcomeWithStepsAndDurations()
     {
         var queueName = $"metrics-{Guid.NewGuid():N}";                          // only this test's queue is listened to
-        using var recorder = new MeterRecorder("MultiModal.Diffusion", queueName);
+        using var recorder = new MeterRecorder(QueueInstruments.MeterName, queueName);
+        JobQueueStats stats;
 
         using (var queue = new JobQueue<Work, string, string>(new JobQueueOptions { Name = queueName }, Run, new CollectingLogger()))
         {
@@ -31,14 +35,15 @@ public sealed class JobQueueMetricsTests
                 else
                     await reading.DefaultTimeout();
             }
+            stats = queue.Stats;
         }
 
         var all = recorder.Measurements;
-        Assert.Equal(["completed", "failed"], all.Where(m => m.Instrument == "multimodal.diffusion.jobs").Select(m => m.Tag("outcome")!).Order());
-        Assert.Equal(5, recorder.Values("multimodal.diffusion.steps").Sum());                                  // 3 + the 2 before the failure
-        Assert.Equal(2, recorder.Values("multimodal.diffusion.job.wait").Count());
-        Assert.All(recorder.Values("multimodal.diffusion.job.duration"), value => Assert.True(value >= 0));
-        Assert.Equal(2, recorder.Values("multimodal.diffusion.job.duration").Count());
+        Assert.Equal(["completed", "failed"], all.Where(m => m.Instrument == QueueInstruments.Requests).Select(m => m.Tag("outcome")!).Order());
+        Assert.Equal(5ul, stats.StepsRun);                                                                      // 3 + the 2 before the failure
+        Assert.Equal(2, recorder.Values(QueueInstruments.Wait).Count());
+        Assert.All(recorder.Values(QueueInstruments.Duration), value => Assert.True(value >= 0));
+        Assert.Equal(["completed", "failed"], all.Where(m => m.Instrument == QueueInstruments.Duration).Select(m => m.Tag("outcome")!).Order());
     }
 
     private static async Task ReadToEndAsync(Job<Work, string, string> job)

@@ -1,4 +1,4 @@
-namespace MultiModal.Diffusion.Jobs;
+namespace MultiModal.Core.Inference.Jobs;
 
 /// <summary>What the <see cref="JobQueue{TWork, TPreview, TResult}"/> needs to know about a job's work.</summary>
 public interface IJobWork

@@ -1,4 +1,4 @@
-namespace MultiModal.Diffusion.Jobs;
+namespace MultiModal.Core.Inference.Jobs;
 
 /// <summary>What happened to a job, in the order its caller reads it: queued*, progress*, then one completed.</summary>
 public abstract record JobEvent;

@@ -33,6 +33,12 @@ public abstract class InferenceQueue<TRequest, TResult> : IDisposable
         Requests.Enqueue(request, deadline, cancellationToken);
 
     /// <summary>
+    /// Fails every request waiting now (not yet started) with <paramref name="reason"/> at once, e.g. DRAINING when
+    /// the server shuts down; running work goes on and the queue keeps admitting. Returns how many were failed.
+    /// </summary>
+    public int RejectWaiting(Errors.InferenceException reason) => Requests.RejectWaiting(reason);
+
+    /// <summary>
     /// Stops admitting: requests still waiting fail with MODEL_NOT_READY at once; work already running finishes and is
     /// delivered before this returns, so nothing accepted is lost. Idempotent.
     /// </summary>

@@ -198,6 +198,31 @@ internal sealed partial class RequestQueue<TRequest, TResult> : IDisposable
     }
 
     /// <summary>
+    /// Fails every request waiting now with <paramref name="reason"/> (e.g. DRAINING when the server shuts down), at
+    /// once; requests the worker already took run on, and the queue keeps admitting. Returns how many were failed.
+    /// </summary>
+    public int RejectWaiting(InferenceException reason)
+    {
+        List<Ticket> rejected;
+        lock (_gate)
+        {
+            rejected = [.. _waiting];
+            foreach (var t in rejected)
+            {
+                t.Node = null;
+            }
+            _waiting.Clear();
+            _waitingItems = 0;
+        }
+        foreach (var t in rejected)
+        {
+            _metrics.Rejected(ErrorReasons.ToWire(reason.Reason));
+            t.Fail(reason);
+        }
+        return rejected.Count;
+    }
+
+    /// <summary>
     /// Stops admitting: requests still waiting fail with MODEL_NOT_READY at once and the worker's take methods find
     /// nothing more; then waits for the worker to finish what it took (unless called on the worker itself).
     /// Idempotent; a second call returns at once.

@@ -115,6 +115,25 @@ public sealed class JobQueue<TWork, TPreview, TResult> : IDisposable
     }
 
     /// <summary>
+    /// Ends every job waiting now (not yet started) with <paramref name="reason"/> at once, e.g. DRAINING when the
+    /// server shuts down; the running job goes on and the queue keeps admitting. Returns how many were ended.
+    /// </summary>
+    public int RejectWaiting(InferenceException reason)
+    {
+        lock (Gate)
+        {
+            var count = _waiting.Count;
+            foreach (var job in _waiting)
+            {
+                job.Node = null;
+                job.Remove(reason);
+            }
+            _waiting.Clear();
+            return count;
+        }
+    }
+
+    /// <summary>
     /// Stops the worker: waiting jobs fail with MODEL_NOT_READY at once, the running job is cancelled and stops at its
     /// next step before this returns.
     /// </summary>

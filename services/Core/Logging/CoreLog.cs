@@ -52,8 +52,8 @@ internal static partial class CoreLog
     public static partial void SigtermReceived(ILogger logger, string service, int pid, double drainSeconds);
 
     [LoggerMessage(EventId = 1011, EventName = "DrainStarted", Level = LogLevel.Information,
-        Message = "Drain started {SinceStopMs:F0} ms after {Trigger}: readiness NOT_SERVING, new calls refused with UNAVAILABLE (DRAINING); {InFlight} calls in flight, {Rejected} of them waiting in a queue and answered UNAVAILABLE now; the others get up to {DrainSeconds} s.")]
-    public static partial void DrainStarted(ILogger logger, string trigger, double sinceStopMs, int inFlight, int rejected, double drainSeconds);
+        Message = "Drain started: readiness NOT_SERVING, new calls refused with UNAVAILABLE (DRAINING); {InFlight} calls in flight, {Rejected} of them waiting in a queue and answered UNAVAILABLE now; the others get up to {DrainSeconds} s.")]
+    public static partial void DrainStarted(ILogger logger, int inFlight, int rejected, double drainSeconds);
 
     [LoggerMessage(EventId = 1012, EventName = "Drained", Level = LogLevel.Information,
         Message = "Drained in {ElapsedMs:F0} ms: all {InFlight} calls in flight at the start ended by themselves.")]
@@ -72,6 +72,6 @@ internal static partial class CoreLog
     public static partial void CancelledCallsLinger(ILogger logger, int remaining, double elapsedMs);
 
     [LoggerMessage(EventId = 1016, EventName = "HostStopped", Level = LogLevel.Information,
-        Message = "{Service} stopped {SinceStopMs:F0} ms after {Trigger}; exiting once the models are disposed.")]
-    public static partial void HostStopped(ILogger logger, string service, double sinceStopMs, string trigger);
+        Message = "{Service} stopped {ElapsedMs:F0} ms after the drain started; exiting once the models are disposed.")]
+    public static partial void HostStopped(ILogger logger, string service, double elapsedMs);
 }

@@ -21,17 +21,13 @@ internal sealed class GracefulDrain(DrainState drain, ServiceIdentity service, I
     private static readonly TimeSpan CancelGrace = TimeSpan.FromSeconds(2);
 
     private PosixSignalRegistration? _sigterm;
-    private long _signalledAt;   // Stopwatch timestamp of SIGTERM; 0 until then
-    private long _stopAt;        // of SIGTERM, or of the stop request when the host stopped for another reason
+    private long _drainStarted;   // Stopwatch timestamp; 0 until the host began to stop
 
     public Task StartingAsync(CancellationToken cancellationToken)
     {
-        // Only logs and notes the time: the host's console lifetime turns SIGTERM into the stop that drains.
-        _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ =>
-        {
-            Interlocked.CompareExchange(ref _signalledAt, Stopwatch.GetTimestamp(), 0);
-            CoreLog.SigtermReceived(logger, service.Name, Environment.ProcessId, drain.DrainTime.TotalSeconds);
-        });
+        // Only logs: the host's console lifetime turns SIGTERM into the stop request that drains (StoppingAsync).
+        _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM,
+            _ => CoreLog.SigtermReceived(logger, service.Name, Environment.ProcessId, drain.DrainTime.TotalSeconds));
         return Task.CompletedTask;
     }
 
@@ -42,11 +38,10 @@ internal sealed class GracefulDrain(DrainState drain, ServiceIdentity service, I
     /// <param name="cancellationToken">Fires at HostOptions.ShutdownTimeout (drain time + <see cref="DrainOptions.HostMargin"/>).</param>
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
-        var began = Stopwatch.GetTimestamp();
-        _stopAt = Interlocked.Read(ref _signalledAt) is var signalled and not 0 ? signalled : began;
+        var began = _drainStarted = Stopwatch.GetTimestamp();
         if (drain.Begin() is not var (inFlight, rejected))
             return;
-        CoreLog.DrainStarted(logger, Trigger, Ms(_stopAt), inFlight, rejected, drain.DrainTime.TotalSeconds);
+        CoreLog.DrainStarted(logger, inFlight, rejected, drain.DrainTime.TotalSeconds);
 
         if (await WaitForCallsAsync(drain.DrainTime, cancellationToken))
         {
@@ -65,14 +60,12 @@ internal sealed class GracefulDrain(DrainState drain, ServiceIdentity service, I
 
     public Task StoppedAsync(CancellationToken cancellationToken)
     {
-        if (_stopAt != 0)
-            CoreLog.HostStopped(logger, service.Name, Ms(_stopAt), Trigger);
+        if (_drainStarted != 0)
+            CoreLog.HostStopped(logger, service.Name, Ms(_drainStarted));
         return Task.CompletedTask;
     }
 
     public void Dispose() => _sigterm?.Dispose();
-
-    private string Trigger => Interlocked.Read(ref _signalledAt) != 0 ? "SIGTERM" : "the stop request";
 
     private async Task<bool> WaitForCallsAsync(TimeSpan limit, CancellationToken cancellationToken)
     {

@@ -67,7 +67,7 @@ public sealed partial class DiffusionDrainTests
         using var __ = channel;
         var client = new DiffusionService.DiffusionServiceClient(channel);
         Assert.Equal(ServingStatus.Serving, await ReadinessAsync(channel));
-        using var running = await StartRunningAsync(client, new GenerateImageRequest { Prompt = "finish me", Steps = 50, Scheduler = Scheduler.Euler, Seed = 3 });
+        using var running = await StartRunningAsync(client, new GenerateImageRequest { Prompt = "finish me", Steps = 120, Scheduler = Scheduler.Euler, Seed = 3 });
 
         await service.SendSigtermAsync();
         await service.WaitForLogAsync(DrainStarted(), 0);
@@ -78,7 +78,7 @@ public sealed partial class DiffusionDrainTests
 
         Assert.Equal(ServingStatus.NotServing, readiness);
         var result = SingleResultLast(rest);
-        Assert.Equal(50u, result.StepsRun);
+        Assert.Equal(120u, result.StepsRun);
         // Readiness said NOT_SERVING while the job still ran (the service's clock is this machine's clock).
         Assert.True(readinessAnsweredAt < result.Timings.EndTime.ToDateTime(),
             $"readiness answered at {readinessAnsweredAt:O}, the job ended at {result.Timings.EndTime}");

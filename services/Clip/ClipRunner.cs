@@ -2,6 +2,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using MultiModal.Core.Errors;
 using MultiModal.Core.Hosting;
+using MultiModal.Core.Hosting.Drain;
 using MultiModal.Core.Inference;
 
 namespace MultiModal.Clip;
@@ -11,7 +12,7 @@ namespace MultiModal.Clip;
 /// listens), then batches concurrent requests from all clients into shared forward passes.
 /// </summary>
 public sealed class ClipRunner(
-    IOptions<ClipOptions> options, ModelReadiness readiness, ILogger<ClipRunner> logger, ILoggerFactory loggers)
+    IOptions<ClipOptions> options, ModelReadiness readiness, DrainState drain, ILogger<ClipRunner> logger, ILoggerFactory loggers)
     : IHostedService, IDisposable
 {
     private ClipEngine? _engine;
@@ -34,6 +35,7 @@ public sealed class ClipRunner(
                 MaxWait = TimeSpan.FromMilliseconds(o.MaxBatchWaitMs),
             },
             _engine.RunBatch, work => work.Size, loggers.CreateLogger("MultiModal.Clip.Batches"));
+        drain.AddQueue(_queue.RejectWaiting);   // SIGTERM: requests not started yet are answered UNAVAILABLE at once
         readiness.MarkReady();
         ClipLog.ModelLoaded(logger, ModelName, o.ModelPath, _engine.Device.ToString(), _engine.DType.ToString(), started.ElapsedMilliseconds);
         return Task.CompletedTask;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using MultiModal.Core.Errors;
 using MultiModal.Core.Hosting;
 using MultiModal.Core.Inference.Jobs;
+using MultiModal.Core.Hosting.Drain;
 using MultiModal.Models.Pipelines;
 using MultiModal.Models.Runtime;
 
@@ -12,7 +13,8 @@ namespace MultiModal.Diffusion;
 /// Owns the pipeline and the one worker thread that runs it. Loads the pipeline when the host starts (before Kestrel
 /// listens), then runs queued generations one at a time, in arrival order.
 /// </summary>
-public sealed class DiffusionRunner(IOptions<DiffusionOptions> options, ModelReadiness readiness, ILogger<DiffusionRunner> logger)
+public sealed class DiffusionRunner(
+    IOptions<DiffusionOptions> options, ModelReadiness readiness, DrainState drain, ILogger<DiffusionRunner> logger)
     : IHostedService, IDisposable
 {
     /// <summary>The job queue's name: the <c>queue</c> tag of its metrics (Prometheus <c>otel_scope_queue</c>), which the prod HPA selects.</summary>
@@ -42,6 +44,7 @@ public sealed class DiffusionRunner(IOptions<DiffusionOptions> options, ModelRea
         _queue = new JobQueue<DiffusionJob, PreviewFrame, GenerationOutput>(
             new JobQueueOptions { Name = QueueName, MaxQueueLength = o.MaxQueueLength, MaxPendingPreviews = o.MaxPendingPreviews },
             Run, logger);
+        drain.AddQueue(_queue.RejectWaiting);   // SIGTERM: jobs not started yet are answered UNAVAILABLE at once
         readiness.MarkReady();
         DiffusionLog.ModelLoaded(logger, ModelName, o.ModelPath, Device, DType, started.ElapsedMilliseconds,
             _pipeline.NativeWidth, _pipeline.NativeHeight, _pipeline.DefaultScheduler.ToString(), _pipeline.PredictionType);

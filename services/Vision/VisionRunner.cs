@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using MultiModal.Core.Errors;
 using MultiModal.Core.Hosting;
+using MultiModal.Core.Hosting.Drain;
 using MultiModal.Vision.Backends;
 using MultiModal.Vision.Local;
 using MultiModal.Vision.OpenAi;
@@ -11,7 +12,7 @@ namespace MultiModal.Vision;
 /// Creates the configured backend when the host starts (so a local model is loaded before Kestrel listens) and
 /// marks the service ready; disposes it (draining the device thread) when the host stops.
 /// </summary>
-public sealed class VisionRunner(IOptions<VisionOptions> options, ModelReadiness readiness, ILoggerFactory loggers)
+public sealed class VisionRunner(IOptions<VisionOptions> options, ModelReadiness readiness, DrainState drain, ILoggerFactory loggers)
     : IHostedService, IDisposable
 {
     private IVisionBackend? _backend;
@@ -23,6 +24,7 @@ public sealed class VisionRunner(IOptions<VisionOptions> options, ModelReadiness
     {
         var o = options.Value;
         _backend = o.IsOpenAi ? new OpenAiBackend(o, loggers) : new LocalLlavaBackend(o, loggers);
+        drain.AddQueue(_backend.RejectWaiting);   // SIGTERM: requests not started yet are answered UNAVAILABLE at once
         readiness.MarkReady();
         return Task.CompletedTask;
     }

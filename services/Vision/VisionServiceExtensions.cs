@@ -7,7 +7,7 @@ public static class VisionServiceExtensions
     /// <summary>Options (validated at start), the runner that creates the backend before Kestrel listens, the gRPC service.</summary>
     public static WebApplicationBuilder AddVisionService(this WebApplicationBuilder builder)
     {
-        builder.AddGrpcServiceDefaults("vision");
+        builder.AddGrpcServiceDefaults("vision", VisionOptions.Section);
         builder.Services.AddOptions<VisionOptions>().BindConfiguration(VisionOptions.Section)
             .ValidateDataAnnotations()
             .Validate(o => o.IsOpenAi || !string.IsNullOrWhiteSpace(o.ModelPath), "Vision:ModelPath is required for the local backend.")

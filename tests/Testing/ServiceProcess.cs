@@ -121,6 +121,24 @@ public sealed partial class ServiceProcess : IDisposable
     /// <summary>Completes when the process has exited and its output has been read to the end.</summary>
     public Task WaitForExitAsync(CancellationToken cancellationToken = default) => _exited.WaitAsync(cancellationToken);
 
+    /// <summary>The exit code, once <see cref="WaitForExitAsync"/> completed.</summary>
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>
+    /// Sends SIGTERM, what Kubernetes sends on a rolling update (<c>kill -TERM &lt;pid&gt;</c>; <see cref="Process.Kill()"/>
+    /// would be SIGKILL). The service drains and exits by itself: await <see cref="WaitForExitAsync"/>.
+    /// </summary>
+    public async Task SendSigtermAsync()
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        {
+            UseShellExecute = false,
+        })!;
+        await kill.WaitForExitAsync().WaitAsync(TaskExtensions.DefaultTimeoutSpan);
+        if (kill.ExitCode != 0)
+            throw new InvalidOperationException($"kill -TERM {_process.Id} exited with {kill.ExitCode}");
+    }
+
     /// <summary>Kills the process and its children, then waits briefly for it to go.</summary>
     public void Dispose()
     {

@@ -64,11 +64,34 @@ public sealed class InferenceException(
         StatusCode.DeadlineExceeded, ErrorReason.DeadlineTooShort,
         "The deadline passed before the request could be processed.");
 
-    /// <summary>The model is still loading or the server is draining (UNAVAILABLE; safe to retry elsewhere).</summary>
+    /// <summary>The model is still loading or its queue has shut down (UNAVAILABLE; safe to retry elsewhere).</summary>
     public static InferenceException ModelNotReady() => new(
         StatusCode.Unavailable, ErrorReason.ModelNotReady,
         "The model is not ready (loading or shutting down). Retry shortly.",
         retryAfter: TimeSpan.FromSeconds(2));
+
+    /// <summary>
+    /// The server is draining (SIGTERM): a new call, or a request that had not started, is refused with UNAVAILABLE /
+    /// DRAINING so that the client (or the gateway) retries it on another replica at once.
+    /// </summary>
+    /// <param name="drainTime">The drain time the server allows running calls, sent as ErrorInfo metadata <c>drainSeconds</c>.</param>
+    public static InferenceException Draining(TimeSpan drainTime) => new(
+        StatusCode.Unavailable, ErrorReason.Draining,
+        "The server is shutting down and takes no new work. Retry; another replica will serve the request.",
+        retryAfter: TimeSpan.FromSeconds(1), metadata: DrainMetadata(drainTime));
+
+    /// <summary>
+    /// A call still running when the drain time ran out: cancelled with UNAVAILABLE / DRAINING (retryable, as the
+    /// work is not done), not CANCELLED, which clients read as their own cancellation and do not retry.
+    /// </summary>
+    public static InferenceException DrainTimeRanOut(TimeSpan drainTime) => new(
+        StatusCode.Unavailable, ErrorReason.Draining,
+        string.Create(CultureInfo.InvariantCulture,
+            $"The server shut down before the call finished: its drain time ({drainTime.TotalSeconds:0.###} s) ran out. Retry; another replica will serve the request."),
+        retryAfter: TimeSpan.FromSeconds(1), metadata: DrainMetadata(drainTime));
+
+    private static Dictionary<string, string> DrainMetadata(TimeSpan drainTime) =>
+        new() { ["drainSeconds"] = drainTime.TotalSeconds.ToString(CultureInfo.InvariantCulture) };
 
     /// <summary>A remote backend failed; <paramref name="code"/> is what it answered (or UNAVAILABLE when unreachable).</summary>
     public static InferenceException Upstream(StatusCode code, string message) =>

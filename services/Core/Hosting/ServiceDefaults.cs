@@ -9,6 +9,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MultiModal.Core.Errors;
+using MultiModal.Core.Hosting.Drain;
 using MultiModal.Core.Logging;
 using MultiModal.Telemetry;
 
@@ -37,10 +38,13 @@ public static class ServiceDefaults
     /// <summary>
     /// Registers the defaults. Configuration read: <c>Kestrel:EndpointDefaults:Protocols</c> (default Http2, i.e. h2c
     /// on plain HTTP: what YARP and Kubernetes gRPC probes speak), <c>Grpc:MaxReceiveMessageBytes</c>,
-    /// <c>Grpc:MaxSendMessageBytes</c>, <c>Logging:Format</c> (<c>json</c> for one JSON object per line).
+    /// <c>Grpc:MaxSendMessageBytes</c>, <c>Logging:Format</c> (<c>json</c> for one JSON object per line),
+    /// <c>&lt;configSection&gt;:DrainSeconds</c> (graceful drain on SIGTERM, see <see cref="GracefulDrain"/>).
     /// The host marks itself ready with <see cref="ModelReadiness.MarkReady"/> once its model is loaded.
     /// </summary>
-    public static WebApplicationBuilder AddGrpcServiceDefaults(this WebApplicationBuilder builder, string serviceName)
+    /// <param name="serviceName">Reported in logs and telemetry, e.g. "clip".</param>
+    /// <param name="configSection">The service's options section, e.g. "Clip"; defaults to <paramref name="serviceName"/>.</param>
+    public static WebApplicationBuilder AddGrpcServiceDefaults(this WebApplicationBuilder builder, string serviceName, string? configSection = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(serviceName);
         var configuration = builder.Configuration;
@@ -59,9 +63,12 @@ public static class ServiceDefaults
             kestrel.Limits.MaxRequestBodySize = null;
         });
 
+        AddGracefulDrain(builder, configSection ?? serviceName);
         builder.Services.AddGrpc(grpc =>
         {
+            // In this order: the drain interceptor runs inside the error mapping, which turns what it throws into statuses.
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
+            grpc.Interceptors.Add<DrainInterceptor>();
             grpc.MaxReceiveMessageSize = configuration.GetValue("Grpc:MaxReceiveMessageBytes", DefaultMaxMessageBytes);
             grpc.MaxSendMessageSize = configuration.GetValue("Grpc:MaxSendMessageBytes", DefaultMaxMessageBytes);
             // Exception text must never reach clients outside Development (ErrorMapping hides it anyway).
@@ -101,6 +108,17 @@ public static class ServiceDefaults
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ServiceDefaults).FullName!);
         app.Lifetime.ApplicationStarted.Register(() => CoreLog.ServiceStarted(logger, service, string.Join(", ", app.Urls)));
         return app;
+    }
+
+    // SIGTERM → readiness NOT_SERVING, new calls refused, running ones get DrainSeconds (GracefulDrain). The host's own
+    // shutdown timeout is the drain time plus a margin, so it never cuts the drain short.
+    private static void AddGracefulDrain(WebApplicationBuilder builder, string configSection)
+    {
+        builder.Services.AddOptions<DrainOptions>().BindConfiguration(configSection).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<HostOptions>().Configure<Microsoft.Extensions.Options.IOptions<DrainOptions>>(
+            (host, drain) => host.ShutdownTimeout = drain.Value.DrainTime + DrainOptions.HostMargin);
+        builder.Services.TryAddSingleton<DrainState>();
+        builder.Services.AddHostedService<GracefulDrain>();
     }
 
     // One line per event: readable in a terminal, and `Logging:Format=json` for log collectors.

@@ -72,4 +72,34 @@ internal static partial class CoreLog
     [LoggerMessage(EventId = 1016, EventName = "JobFailed", Level = LogLevel.Error,
         Message = "Queue {Queue}: job {JobId} failed")]
     public static partial void JobFailed(ILogger logger, string queue, long jobId, Exception exception);
+
+    // Graceful drain (services/Core/Hosting/Drain): one line per step, each with its time, so the sequence can be read.
+
+    [LoggerMessage(EventId = 1020, EventName = "SigtermReceived", Level = LogLevel.Information,
+        Message = "{Service}: SIGTERM received (pid {Pid}); draining, running calls get up to {DrainSeconds} s.")]
+    public static partial void SigtermReceived(ILogger logger, string service, int pid, double drainSeconds);
+
+    [LoggerMessage(EventId = 1021, EventName = "DrainStarted", Level = LogLevel.Information,
+        Message = "Drain started: readiness NOT_SERVING, new calls refused with UNAVAILABLE (DRAINING); {InFlight} calls in flight, {Rejected} of them waiting in a queue and answered UNAVAILABLE now; the others get up to {DrainSeconds} s.")]
+    public static partial void DrainStarted(ILogger logger, int inFlight, int rejected, double drainSeconds);
+
+    [LoggerMessage(EventId = 1022, EventName = "Drained", Level = LogLevel.Information,
+        Message = "Drained in {ElapsedMs:F0} ms: all {InFlight} calls in flight at the start ended by themselves.")]
+    public static partial void Drained(ILogger logger, double elapsedMs, int inFlight);
+
+    [LoggerMessage(EventId = 1023, EventName = "DrainTimeRanOut", Level = LogLevel.Warning,
+        Message = "Drain time ({DrainSeconds} s) ran out after {ElapsedMs:F0} ms: cancelling {Cancelled} calls still running with UNAVAILABLE (DRAINING).")]
+    public static partial void DrainTimeRanOut(ILogger logger, double drainSeconds, double elapsedMs, int cancelled);
+
+    [LoggerMessage(EventId = 1024, EventName = "CancelledCallsEnded", Level = LogLevel.Information,
+        Message = "The {Cancelled} cancelled calls ended {ElapsedMs:F0} ms after the drain started.")]
+    public static partial void CancelledCallsEnded(ILogger logger, int cancelled, double elapsedMs);
+
+    [LoggerMessage(EventId = 1025, EventName = "CancelledCallsLinger", Level = LogLevel.Warning,
+        Message = "{Remaining} cancelled calls had not ended {ElapsedMs:F0} ms after the drain started; Kestrel aborts their connections.")]
+    public static partial void CancelledCallsLinger(ILogger logger, int remaining, double elapsedMs);
+
+    [LoggerMessage(EventId = 1026, EventName = "HostStopped", Level = LogLevel.Information,
+        Message = "{Service} stopped {ElapsedMs:F0} ms after the drain started; exiting once the models are disposed.")]
+    public static partial void HostStopped(ILogger logger, string service, double elapsedMs);
 }

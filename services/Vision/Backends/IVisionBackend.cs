@@ -15,6 +15,12 @@ public interface IVisionBackend : IDisposable
     /// <summary>Queue counters since start (all zero for a backend without a queue).</summary>
     ServingStatsSnapshot Stats { get; }
 
+    /// <summary>
+    /// Answers every request waiting in the backend's queue (not started yet) with <paramref name="reason"/> at once;
+    /// returns how many (always 0 for a backend without a queue).
+    /// </summary>
+    int RejectWaiting(Core.Errors.InferenceException reason);
+
     /// <summary>Generates the whole answer.</summary>
     /// <param name="deadline">The call's UTC deadline; <see cref="DateTime.MaxValue"/> when none.</param>
     Task<VisionResult> DescribeAsync(VisionRequest request, DateTime deadline, CancellationToken cancellationToken);

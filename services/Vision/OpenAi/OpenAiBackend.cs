@@ -42,6 +42,9 @@ public sealed class OpenAiBackend : IVisionBackend
 
     public ServingStatsSnapshot Stats => default;
 
+    /// <summary>No queue: every request goes upstream at once.</summary>
+    public int RejectWaiting(Core.Errors.InferenceException reason) => 0;
+
     public async Task<VisionResult> DescribeAsync(VisionRequest request, DateTime deadline, CancellationToken cancellationToken)
     {
         ChatCompletion completion;

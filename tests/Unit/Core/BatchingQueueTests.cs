@@ -263,6 +263,29 @@ public sealed class BatchingQueueTests
     }
 
     [Fact]
+    public async Task RejectWaiting_RequestsWaitingBehindARunningBatch_FailsOnlyThemWithTheReasonAtOnceAndKeepsServing()
+    {
+        var model = new RecordingModel();
+        using var queue = NewQueue(model);
+        var running = await OccupyWorkerAsync(queue, model);
+        var waiting = new[] { queue.EnqueueAsync(new Job(1), null, CancellationToken.None), queue.EnqueueAsync(new Job(2), null, CancellationToken.None) };
+        var reason = InferenceException.Draining(TimeSpan.FromSeconds(30));
+
+        var rejected = queue.RejectWaiting(reason);
+
+        Assert.Equal(2, rejected);
+        foreach (var task in waiting)
+            Assert.Same(reason, await Assert.ThrowsAsync<InferenceException>(() => task.DefaultTimeout()));
+        Assert.False(running.IsCompleted); // the running batch was not touched
+        Assert.Equal(0, queue.QueueDepth);
+        model.Hold.Set();
+        Assert.Equal("result-0", await running.DefaultTimeout());
+        Assert.Equal("result-3", await queue.EnqueueAsync(new Job(3), null, CancellationToken.None).DefaultTimeout());
+        Assert.Equal([0, 3], model.RanIds);
+        Assert.Equal(0, queue.RejectWaiting(reason));
+    }
+
+    [Fact]
     public void Stats_ToWire_CopiesEveryCounter()
     {
         var wire = new ServingStatsSnapshot(10, 2, 4, 30, 7, 3).ToWire();

@@ -350,6 +350,28 @@ public sealed class ContinuousBatchingQueueTests
     }
 
     [Fact]
+    public async Task RejectWaiting_RequestWaitingBehindARunningSequence_FailsItWithTheReasonWhileTheSequenceRunsOn()
+    {
+        var runner = new FakeRunner(paused: true);
+        var queue = NewQueue(runner, maxBatchSize: 1);
+        var running = await OccupyWorkerAsync(queue, runner, new Job(0, Steps: 3));
+        var waiting = Enqueue(queue, new Job(1, Steps: 1));
+        var reason = InferenceException.Draining(TimeSpan.FromSeconds(30));
+
+        var rejected = queue.RejectWaiting(reason);
+
+        Assert.Equal(1, rejected);
+        Assert.Same(reason, await Assert.ThrowsAsync<InferenceException>(() => waiting.DefaultTimeout()));
+        Assert.False(running.IsCompleted);
+        runner.Resume();
+        Assert.Equal("result-0", await running.DefaultTimeout());
+        Assert.Equal("result-2", await Enqueue(queue, new Job(2, Steps: 1)).DefaultTimeout()); // still admitting
+        queue.Dispose();
+        Assert.DoesNotContain(1, runner.StartedIds);
+        AssertCleanShutdown(runner, sequences: 2);
+    }
+
+    [Fact]
     public async Task Dispose_SequencesRunningAndRequestsWaiting_FailsWaitersWithModelNotReadyAndDrainsRunning()
     {
         var runner = new FakeRunner(paused: true);

@@ -158,6 +158,35 @@ public sealed class JobQueueTests
     }
 
     [Fact]
+    public async Task RejectWaiting_JobsWaitingBehindARunningOne_EndsThemWithTheReasonWhileTheRunningJobCompletes()
+    {
+        var model = new SteppingWork();
+        using var queue = NewQueue(model);
+        model.Hold.Reset();
+        using var running = queue.Enqueue(new Work(1), null, CancellationToken.None);
+        await model.WaitForStepAsync();
+        using var second = queue.Enqueue(new Work(2), null, CancellationToken.None);
+        using var third = queue.Enqueue(new Work(3), null, CancellationToken.None);
+        var reason = InferenceException.Draining(TimeSpan.FromSeconds(30));
+
+        var rejected = queue.RejectWaiting(reason);
+
+        Assert.Equal(2, rejected);
+        foreach (var job in new[] { second, third })
+        {
+            Assert.Same(reason, await Assert.ThrowsAsync<InferenceException>(() => ReadAllAsync(job)).DefaultTimeout());
+            Assert.Equal(JobState.Removed, job.State);
+        }
+        Assert.Equal(JobState.Running, running.State);
+        Assert.Equal(0, queue.Stats.QueueDepth);
+        model.Hold.Set();
+        Assert.IsType<JobCompleted<string>>((await ReadAllAsync(running).DefaultTimeout())[^1]);
+        using var after = queue.Enqueue(new Work(4, Steps: 1), null, CancellationToken.None); // still admitting
+        Assert.IsType<JobCompleted<string>>((await ReadAllAsync(after).DefaultTimeout())[^1]);
+        Assert.Equal([1, 4], model.Ran);
+    }
+
+    [Fact]
     public async Task CancelWhileRunning_StopsAtNextStepThenServesNextJob()
     {
         var model = new SteppingWork();

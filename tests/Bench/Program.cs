@@ -19,6 +19,11 @@ if (Option("--soak") is { } soakModels)
     return await MultiModal.Tests.Bench.Soak.SoakBench.RunAsync(soakModels,
         TimeSpan.FromMinutes(double.Parse(Option("--minutes") ?? "30", CultureInfo.InvariantCulture)), Option("--out") ?? "tests/Bench/soak");
 }
+if (Option("--overload") is { } overloadModels)
+{
+    return await MultiModal.Tests.Bench.Overload.OverloadBench.RunAsync(overloadModels,
+        TimeSpan.FromSeconds(double.Parse(Option("--seconds") ?? "60", CultureInfo.InvariantCulture)));
+}
 if (Option("--load") is { } loadFolder)
 {
     LoadBench.Run(Path.GetFullPath(loadFolder));

@@ -25,7 +25,7 @@ public static class SoakPlot
         using var font = new SKFont(typeface, 16);
         using var titleFont = new SKFont(typeface, 20);
         using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
-        canvas.DrawText(title, 20, 30, titleFont, ink);
+        canvas.DrawText(title, 20, 30, SKTextAlign.Left, titleFont, ink);
 
         var processes = samples.Select(s => s.Process).Distinct().ToList();
         var maxMinutes = Math.Max(samples.Count == 0 ? 1 : samples.Max(s => s.Seconds) / 60, 1e-3);
@@ -39,23 +39,21 @@ public static class SoakPlot
             for (var p = 0; p < processes.Count; p++)
             {
                 using var line = new SKPaint { Color = Colours[p % Colours.Length], StrokeWidth = 2, IsAntialias = true, Style = SKPaintStyle.Stroke };
-                using var pathLine = new SKPath();
-                var first = true;
+                SKPoint? previous = null;
                 foreach (var s in samples.Where(s => s.Process == processes[p]))
                 {
                     var v = GrowthRule.Value(s, metric) / scale;
                     if (double.IsNaN(v))
                         continue;
-                    var x = rect.Left + (float)(s.Seconds / 60 / maxMinutes) * rect.Width;
-                    var y = rect.Bottom - (float)(v / maxY) * rect.Height;
-                    if (first) pathLine.MoveTo(x, y); else pathLine.LineTo(x, y);
-                    first = false;
+                    var point = new SKPoint(rect.Left + (float)(s.Seconds / 60 / maxMinutes) * rect.Width, rect.Bottom - (float)(v / maxY) * rect.Height);
+                    if (previous is { } from)
+                        canvas.DrawLine(from, point, line);
+                    previous = point;
                 }
-                canvas.DrawPath(pathLine, line);
                 // Legend in the panel's top-right corner.
                 using var swatch = new SKPaint { Color = Colours[p % Colours.Length], IsAntialias = true };
                 canvas.DrawRect(rect.Right - 130, rect.Top + 10 + p * 22, 14, 14, swatch);
-                canvas.DrawText(processes[p], rect.Right - 110, rect.Top + 23 + p * 22, font, ink);
+                canvas.DrawText(processes[p], rect.Right - 110, rect.Top + 23 + p * 22, SKTextAlign.Left, font, ink);
             }
         }
 
@@ -69,16 +67,16 @@ public static class SoakPlot
     {
         using var axis = new SKPaint { Color = SKColors.Black, StrokeWidth = 1, Style = SKPaintStyle.Stroke };
         using var grid = new SKPaint { Color = new SKColor(0xdd, 0xdd, 0xdd), StrokeWidth = 1, Style = SKPaintStyle.Stroke };
-        canvas.DrawText(title, rect.Left, rect.Top - 12, font, ink);
+        canvas.DrawText(title, rect.Left, rect.Top - 12, SKTextAlign.Left, font, ink);
         for (var k = 0; k <= 4; k++)
         {
             var y = rect.Bottom - k * rect.Height / 4;
             canvas.DrawLine(rect.Left, y, rect.Right, y, grid);
-            canvas.DrawText(Label(maxY * k / 4), rect.Left - 70, y + 5, font, ink);
+            canvas.DrawText(Label(maxY * k / 4), rect.Left - 70, y + 5, SKTextAlign.Left, font, ink);
             var x = rect.Left + k * rect.Width / 4;
-            canvas.DrawText(Label(maxX * k / 4), x - 10, rect.Bottom + 22, font, ink);
+            canvas.DrawText(Label(maxX * k / 4), x - 10, rect.Bottom + 22, SKTextAlign.Left, font, ink);
         }
-        canvas.DrawText("minutes", rect.Right - 60, rect.Bottom + 44, font, ink);
+        canvas.DrawText("minutes", rect.Right - 60, rect.Bottom + 44, SKTextAlign.Left, font, ink);
         canvas.DrawRect(rect, axis);
     }
 

@@ -6,7 +6,7 @@ using MultiModal.Tests.Bench;
 //        MultiModal.Tests.Bench --vision <llava-folder> [--decode-tokens N]
 //        MultiModal.Tests.Bench --load <llava-folder | diffusers-folder>
 //        MultiModal.Tests.Bench --soak <models-folder> [--minutes 30] [--out tests/Bench/soak]
-//        MultiModal.Tests.Bench --overload <models-folder> [--seconds 60]
+//        MultiModal.Tests.Bench --overload <models-folder> [--seconds 60] [--services clip,vision,diffusion]
 if (Option("--diffusion") is { } sdFolder)
 {
     DiffusionBench.Run(new DiffusionBench.Options(sdFolder,
@@ -22,7 +22,8 @@ if (Option("--soak") is { } soakModels)
 if (Option("--overload") is { } overloadModels)
 {
     return await MultiModal.Tests.Bench.Overload.OverloadBench.RunAsync(overloadModels,
-        TimeSpan.FromSeconds(double.Parse(Option("--seconds") ?? "60", CultureInfo.InvariantCulture)));
+        TimeSpan.FromSeconds(double.Parse(Option("--seconds") ?? "60", CultureInfo.InvariantCulture)),
+        (Option("--services") ?? "clip,vision,diffusion").Split(','));
 }
 if (Option("--load") is { } loadFolder)
 {

@@ -50,6 +50,8 @@ public sealed class LocalLlavaBackend : IVisionBackend
 
     public ServingStatsSnapshot Stats => _queue.Stats;
 
+    public void ShedIfFull() => _queue.ThrowIfFull();
+
     public async Task<VisionResult> DescribeAsync(VisionRequest request, DateTime deadline, CancellationToken cancellationToken)
     {
         var work = _engine.Prepare(request, onDelta: null, cancellationToken);

@@ -35,7 +35,7 @@ public static class OverloadBench
 
     private sealed record Target(string Service, string Call, int Saturating, Func<DateTime, Task> Invoke);
 
-    public static async Task<int> RunAsync(string modelsFolder, TimeSpan phase)
+    public static async Task<int> RunAsync(string modelsFolder, TimeSpan phase, IReadOnlyCollection<string> services)
     {
         Console.WriteLine($"overload: {phase.TotalSeconds:F0} s per service at {OverloadFactor}x the capacity measured in the same run; models {Path.GetFullPath(modelsFolder)}");
         await using var fleet = await BenchFleet.StartAsync(modelsFolder);
@@ -62,7 +62,7 @@ public static class OverloadBench
 
         var rows = new List<string>();
         var failed = false;
-        foreach (var target in targets)
+        foreach (var target in targets.Where(t => services.Contains(t.Service)))
         {
             Console.WriteLine($"\n== {target.Service}: {target.Call}");
             var rssBefore = await RssAsync(sampler);
@@ -90,6 +90,10 @@ public static class OverloadBench
             failed |= !ok;
             foreach (var example in loaded.OtherExamples)
                 Console.WriteLine($"  other status: {example}");
+            if (loaded.Other > 0)
+                foreach (var name in (string[])["gateway", target.Service])
+                    foreach (var line in fleet[name].Process.Output.Split('\n').Where(l => l.Contains("warn:") || l.Contains("fail:")).TakeLast(5))
+                        Console.WriteLine($"  [{name}] {line.TrimEnd()}");
             rows.Add(string.Create(CultureInfo.InvariantCulture,
                 $"| {target.Service} | {unloaded.Percentile(0.5):F0} / {unloaded.Percentile(0.99):F0} ms | {capacity:F2}/s ({target.Saturating} clients) | {rate:F1}/s: {offered} | " +
                 $"{loaded.Ok} | {loaded.ShedWithRetryInfo} / {loaded.ShedWithoutRetryInfo} | {loaded.DeadlineExceeded} | {loaded.Other} | {hung} | " +

@@ -7,6 +7,8 @@
 #   make run-gateway PORT=<n> CLIP=<url>[,<url>...] [DIFFUSION=...]  the gateway in the foreground
 #   make models         the built-in default models (random weights, real tokenizers) under models/
 #   make bench          all benchmarks (bench-clip, bench-vision, bench-diffusion, bench-load; method and results: tests/Bench/README.md)
+#   make bench-overload each service through the gateway at ~10x what it serves (not in CI; tests/Bench/README.md)
+#   make soak MINUTES=30  the fleet under mixed load, RSS/heap/threads/fds sampled into tests/Bench/soak/ (not in CI)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := build
@@ -28,7 +30,7 @@ VISION_DLL := $(call out,services/Vision,Vision)
 MODELKIT_DLL := $(call out,services/ModelKit,ModelKit)
 BENCH_DLL := tests/Bench/bin/$(CONFIG)/net10.0/MultiModal.Tests.Bench.dll
 
-.PHONY: build test test-unit test-golden test-integration proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-clip bench-vision bench-diffusion bench-load k8s-render clean
+.PHONY: build test test-unit test-golden test-integration proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-clip bench-vision bench-diffusion bench-load bench-overload soak k8s-render clean
 
 build:
 	$(DOTNET) build MultiModal.Services.sln -c $(CONFIG) -v q -nologo
@@ -102,6 +104,19 @@ bench-load: build models
 	@test -f $(MODELS)/sd15/model_index.json || $(DOTNET) $(MODELKIT_DLL) sd $(MODELS)/sd15 --preset sd15 --seed 0
 	$(DOTNET) $(BENCH_DLL) --load $(MODELS)/llava-tinyllama
 	$(DOTNET) $(BENCH_DLL) --load $(MODELS)/sd15
+
+# Not in `make bench` nor CI: both start the whole fleet (built-in models) on free loopback ports themselves.
+# OVERLOAD_SECONDS is the overload phase per service; MINUTES the soak's length; NICE the niceness of both (shared CPUs).
+OVERLOAD_SECONDS ?= 60
+MINUTES ?= 30
+NICE ?= 5
+SOAK_OUT ?= tests/Bench/soak
+
+bench-overload: build models
+	nice -n $(NICE) $(DOTNET) $(BENCH_DLL) --overload $(MODELS) --seconds $(OVERLOAD_SECONDS)
+
+soak: build models
+	nice -n $(NICE) $(DOTNET) $(BENCH_DLL) --soak $(MODELS) --minutes $(MINUTES) --out $(SOAK_OUT)
 
 k8s-render:
 	kubectl kustomize k8s/overlays/dev >/dev/null && kubectl kustomize k8s/overlays/prod >/dev/null && echo "k8s overlays render"

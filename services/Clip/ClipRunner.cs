@@ -41,6 +41,12 @@ public sealed class ClipRunner(
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// RESOURCE_EXHAUSTED (QUEUE_FULL) now when the queue is full, before the handler decodes images or tokenizes
+    /// texts: under overload a shed call then costs no decoding and holds no pixels (RunAsync checks again).
+    /// </summary>
+    public void ShedIfFull() => (_queue ?? throw InferenceException.ModelNotReady()).ThrowIfFull();
+
     /// <summary>Queues the work with the call's deadline and cancellation; RESOURCE_EXHAUSTED when the queue is full.</summary>
     public Task<ClipWorkResult> RunAsync(ClipWork work, ServerCallContext context)
     {

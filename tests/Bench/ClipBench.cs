@@ -118,7 +118,7 @@ public static class ClipBench
     };
 
     // A deterministic photo-like test card: gradients plus rings, JPEG quality 90.
-    private static byte[] SyntheticJpeg(int width, int height)
+    internal static byte[] SyntheticJpeg(int width, int height)
     {
         var rgb = new byte[width * height * 3];
         for (var y = 0; y < height; y++)

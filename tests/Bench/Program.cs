@@ -5,27 +5,41 @@ using MultiModal.Tests.Bench;
 //        MultiModal.Tests.Bench --diffusion <sd-folder> [--size 512] [--steps 2] [--target-steps 20] [--unet-iters 2] [--device cpu]
 //        MultiModal.Tests.Bench --vision <llava-folder> [--decode-tokens N]
 //        MultiModal.Tests.Bench --load <llava-folder | diffusers-folder>
+//        MultiModal.Tests.Bench --soak <models-folder> [--minutes 30] [--out tests/Bench/soak]
+//        MultiModal.Tests.Bench --overload <models-folder> [--seconds 60] [--services clip,vision,diffusion]
 if (Option("--diffusion") is { } sdFolder)
 {
     DiffusionBench.Run(new DiffusionBench.Options(sdFolder,
         Size: Int("--size", 512), Steps: Int("--steps", 2), TargetSteps: Int("--target-steps", 20),
         UnetIterations: Int("--unet-iters", 2), Device: Option("--device") ?? "cpu"));
-    return;
+    return 0;
+}
+if (Option("--soak") is { } soakModels)
+{
+    return await MultiModal.Tests.Bench.Soak.SoakBench.RunAsync(soakModels,
+        TimeSpan.FromMinutes(double.Parse(Option("--minutes") ?? "30", CultureInfo.InvariantCulture)), Option("--out") ?? "tests/Bench/soak");
+}
+if (Option("--overload") is { } overloadModels)
+{
+    return await MultiModal.Tests.Bench.Overload.OverloadBench.RunAsync(overloadModels,
+        TimeSpan.FromSeconds(double.Parse(Option("--seconds") ?? "60", CultureInfo.InvariantCulture)),
+        (Option("--services") ?? "clip,vision,diffusion").Split(','));
 }
 if (Option("--load") is { } loadFolder)
 {
     LoadBench.Run(Path.GetFullPath(loadFolder));
-    return;
+    return 0;
 }
 if (Option("--vision") is { } vision)
 {
     VisionBench.Run(Path.GetFullPath(vision), Int("--decode-tokens", 8));
-    return;
+    return 0;
 }
 
 var model = Path.GetFullPath(Option("--model") ?? throw new ArgumentException("--model <clip folder>, --diffusion <sd folder> or --vision <llava folder> is required"));
 var seconds = double.Parse(Option("--seconds") ?? "10", CultureInfo.InvariantCulture);
 await ClipBench.RunAsync(model, TimeSpan.FromSeconds(seconds));
+return 0;
 
 string? Option(string name)
 {

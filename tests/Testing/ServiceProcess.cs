@@ -71,6 +71,9 @@ public sealed partial class ServiceProcess : IDisposable
     /// </summary>
     public static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromMinutes(2);
 
+    /// <summary>The operating system's id of the process (for /proc sampling in the soak and overload benches).</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>The dll's file name, for messages.</summary>
     public string Name { get; }
 

@@ -42,6 +42,12 @@ public abstract class InferenceQueue<TRequest, TResult> : IDisposable
     public int RejectWaiting(Errors.InferenceException reason) => Requests.RejectWaiting(reason);
 
     /// <summary>
+    /// Throws QUEUE_FULL (counted and logged as a shed) when the queue is full now: call it before costly preparation
+    /// (decoding images) so that a call about to be shed costs nothing. <see cref="EnqueueAsync"/> checks again.
+    /// </summary>
+    public void ThrowIfFull() => Requests.ThrowIfFull();
+
+    /// <summary>
     /// Stops admitting: requests still waiting fail with MODEL_NOT_READY at once; work already running finishes and is
     /// delivered before this returns, so nothing accepted is lost. Idempotent.
     /// </summary>

@@ -159,6 +159,26 @@ internal sealed partial class RequestQueue<TRequest, TResult> : IDisposable
     }
 
     /// <summary>
+    /// Admission fast path for handlers whose preparation is costly (decoding images): throws QUEUE_FULL, counted and
+    /// logged as <see cref="Enqueue"/> does, when <see cref="BatchingOptions.MaxQueueLength"/> requests already wait,
+    /// so a call that would be shed is shed before its work is done. Advisory: <see cref="Enqueue"/> checks again.
+    /// </summary>
+    public void ThrowIfFull()
+    {
+        lock (_gate)
+        {
+            if (_disposed || _waiting.Count < _options.MaxQueueLength)
+            {
+                return;
+            }
+            _rejected++;
+        }
+        _metrics.Rejected(ErrorReasons.ToWire(ErrorReason.QueueFull));
+        CoreLog.QueueFull(_logger, _options.Name, _options.MaxQueueLength);
+        throw InferenceException.QueueFull(_options.MaxQueueLength);
+    }
+
+    /// <summary>
     /// Worker side: blocks until requests wait, then lets others join until <paramref name="maxItems"/> items wait or
     /// the oldest has waited <see cref="BatchingOptions.MaxWait"/>, and takes them as <see cref="TakeReady"/> does.
     /// False once disposed (nothing is waiting then).

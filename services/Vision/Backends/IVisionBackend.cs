@@ -21,6 +21,14 @@ public interface IVisionBackend : IDisposable
     /// </summary>
     int RejectWaiting(Core.Errors.InferenceException reason);
 
+    /// <summary>
+    /// Throws RESOURCE_EXHAUSTED (QUEUE_FULL) when a new request would be refused now, so the handler can refuse it
+    /// before decoding its images; the backend checks again when the request arrives. No-op without a queue.
+    /// </summary>
+    void ShedIfFull()
+    {
+    }
+
     /// <summary>Generates the whole answer.</summary>
     /// <param name="deadline">The call's UTC deadline; <see cref="DateTime.MaxValue"/> when none.</param>
     Task<VisionResult> DescribeAsync(VisionRequest request, DateTime deadline, CancellationToken cancellationToken);

@@ -52,6 +52,8 @@ public sealed class LocalLlavaBackend : IVisionBackend
 
     public int RejectWaiting(Core.Errors.InferenceException reason) => _queue.RejectWaiting(reason);
 
+    public void ShedIfFull() => _queue.ThrowIfFull();
+
     public async Task<VisionResult> DescribeAsync(VisionRequest request, DateTime deadline, CancellationToken cancellationToken)
     {
         var work = _engine.Prepare(request, onDelta: null, cancellationToken);

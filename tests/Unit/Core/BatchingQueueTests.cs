@@ -141,6 +141,28 @@ public sealed class BatchingQueueTests
     }
 
     [Fact]
+    public async Task ThrowIfFull_QueueFullThenNot_ThrowsQueueFullCountedAsRejectedThenReturns()
+    {
+        var model = new RecordingModel();
+        using var queue = NewQueue(model, maxBatchSize: 1, maxQueueLength: 2);
+        var running = await OccupyWorkerAsync(queue, model);
+        queue.ThrowIfFull();                                                  // one running, none waiting
+        var waiting = new[] { 1, 2 }.Select(i => queue.EnqueueAsync(new Job(i), null, CancellationToken.None)).ToArray();
+
+        var ex = Assert.Throws<InferenceException>(queue.ThrowIfFull);
+
+        Assert.Equal(StatusCode.ResourceExhausted, ex.Code);
+        Assert.Equal(ErrorReason.QueueFull, ex.Reason);
+        Assert.NotNull(ex.RetryAfter);
+        Assert.Equal(1ul, queue.Stats.RequestsRejected);
+        Assert.Equal(3ul, queue.Stats.RequestsAccepted);                     // the running one and the two waiting
+        model.Hold.Set();
+        await Task.WhenAll([running, .. waiting]).DefaultTimeout();
+        queue.ThrowIfFull();                                                  // drained: admits again
+        Assert.Equal(1ul, queue.Stats.RequestsRejected);
+    }
+
+    [Fact]
     public async Task EnqueueAsync_CancelledWhileWaiting_CompletesCancelledAtOnceAndNeverRuns()
     {
         var model = new RecordingModel();

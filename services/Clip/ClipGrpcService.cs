@@ -9,30 +9,28 @@ public sealed class ClipGrpcService(ClipRunner runner) : ClipService.ClipService
 {
     public override async Task<EmbedTextsResponse> EmbedTexts(EmbedTextsRequest request, ServerCallContext context)
     {
-        var texts = ClipRequestMapper.Texts(request.Texts, "texts", runner.Engine, runner.Options);
+        var texts = ClipRequestMapper.Texts(request.Texts, "texts", runner.Engine.Tokenizer, runner.Options);
         var result = await runner.RunAsync(new ClipWork(texts.Select(t => t.Ids).ToList(), []), context);
         return ClipResponseMapper.ToEmbedTexts(result, texts, request.Normalize);
     }
 
     public override async Task<EmbedImagesResponse> EmbedImages(EmbedImagesRequest request, ServerCallContext context)
     {
-        var pixels = ClipRequestMapper.Images(request.Images, "images", runner.Engine, runner.Options);
+        var pixels = ClipRequestMapper.Images(request.Images, "images", runner.Engine.Processor, runner.Options);
         var result = await runner.RunAsync(new ClipWork([], pixels), context);
         return ClipResponseMapper.ToEmbedImages(result, request.Normalize);
     }
 
     public override async Task<ClassifyResponse> Classify(ClassifyRequest request, ServerCallContext context)
     {
-        var prompts = ClipRequestMapper.Labels(request, runner.Options);
-        var pixels = ClipRequestMapper.Image(request.Image, "image", runner.Engine, runner.Options);
-        var texts = prompts.Select((p, i) => ClipRequestMapper.Text(p, $"labels[{i}]", runner.Engine, runner.Options).Ids).ToList();
-        var result = await runner.RunAsync(new ClipWork(texts, [pixels]), context);
+        var work = ClipRequestMapper.ClassifyWork(request, runner.Engine.Tokenizer, runner.Engine.Processor, runner.Options);
+        var result = await runner.RunAsync(work, context);
         return ClipResponseMapper.ToClassify(result, request.Labels, runner.Engine.LogitScale);
     }
 
     public override async Task<RankResponse> Rank(RankRequest request, ServerCallContext context)
     {
-        var (work, order) = ClipRequestMapper.RankWork(request, runner.Engine, runner.Options);
+        var (work, order) = ClipRequestMapper.RankWork(request, runner.Engine.Tokenizer, runner.Engine.Processor, runner.Options);
         var result = await runner.RunAsync(work, context);
         return ClipResponseMapper.ToRank(result, order, request.TopK, runner.Engine.LogitScale);
     }

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using MultiModal.Contracts.Clip.V1;
 using MultiModal.Core.Errors;
+using MultiModal.Models.Clip;
 using MultiModal.Models.Errors;
 using MultiModal.Models.Imaging;
 
@@ -8,31 +9,32 @@ namespace MultiModal.Clip.Mapping;
 
 /// <summary>
 /// Wire → work: validates every field (INVALID_ARGUMENT naming the field), tokenizes texts and decodes + preprocesses
-/// images on the calling thread, so the model thread only runs forward passes.
+/// images on the calling thread, so the model thread only runs forward passes. Each method takes only what it uses
+/// (the tokenizer, the image processor), so it runs without a loaded model (unit tests, tests/Fuzz).
 /// </summary>
 public static class ClipRequestMapper
 {
     /// <summary>A text and whether the tokenizer cut it to the context length.</summary>
     public sealed record TokenizedText(int[] Ids, bool Truncated);
 
-    public static IReadOnlyList<TokenizedText> Texts(IReadOnlyList<string> texts, string field, ClipEngine engine, ClipOptions o)
+    public static IReadOnlyList<TokenizedText> Texts(IReadOnlyList<string> texts, string field, ClipTokenizer tokenizer, ClipOptions o)
     {
         if (texts.Count == 0)
             throw InferenceException.InvalidArgument(field, "at least one text is required");
         if (texts.Count > o.MaxTextsPerRequest)
             throw InferenceException.InvalidArgument(field, $"{texts.Count} texts given; at most {o.MaxTextsPerRequest} per request");
-        return texts.Select((text, i) => Text(text, $"{field}[{i}]", engine, o)).ToList();
+        return texts.Select((text, i) => Text(text, $"{field}[{i}]", tokenizer, o)).ToList();
     }
 
-    public static TokenizedText Text(string text, string field, ClipEngine engine, ClipOptions o)
+    public static TokenizedText Text(string text, string field, ClipTokenizer tokenizer, ClipOptions o)
     {
         if (text.Length > o.MaxTextChars)
             throw InferenceException.InvalidArgument(field, $"text has {text.Length} characters; at most {o.MaxTextChars}");
-        var encoded = engine.Tokenizer.Encode(text);
+        var encoded = tokenizer.Encode(text);
         return new TokenizedText(encoded.Ids, encoded.Truncated);
     }
 
-    public static IReadOnlyList<float[]> Images(IReadOnlyList<Contracts.Common.V1.Image> images, string field, ClipEngine engine, ClipOptions o)
+    public static IReadOnlyList<float[]> Images(IReadOnlyList<Contracts.Common.V1.Image> images, string field, ClipImageProcessor processor, ClipOptions o)
     {
         if (images.Count == 0)
             throw InferenceException.InvalidArgument(field, "at least one image is required");
@@ -44,7 +46,7 @@ public static class ClipRequestMapper
         var failures = new Exception?[images.Count];
         Parallel.For(0, images.Count, i =>
         {
-            try { pixels[i] = Image(images[i], $"{field}[{i}]", engine, o); }
+            try { pixels[i] = Image(images[i], $"{field}[{i}]", processor, o); }
             catch (Exception e) { failures[i] = e; }
         });
         if (failures.FirstOrDefault(f => f is not null) is { } failure)
@@ -52,14 +54,14 @@ public static class ClipRequestMapper
         return pixels;
     }
 
-    public static float[] Image(Contracts.Common.V1.Image? image, string field, ClipEngine engine, ClipOptions o)
+    public static float[] Image(Contracts.Common.V1.Image? image, string field, ClipImageProcessor processor, ClipOptions o)
     {
         if (image is null || image.Data.IsEmpty)
             throw InferenceException.InvalidArgument($"{field}.data", "image bytes are required");
         try
         {
             var decoded = ImageDecoder.Decode(image.Data.Span, Limits(o));
-            return engine.Processor.Preprocess(decoded);
+            return processor.Preprocess(decoded);
         }
         catch (InputRejectedException e)
         {
@@ -85,8 +87,18 @@ public static class ClipRequestMapper
         return request.Labels.Select(label => template.Replace("{}", label)).ToList();
     }
 
+    /// <summary>Classify: the image and one text per label (the template applied), texts in label order.</summary>
+    public static ClipWork ClassifyWork(ClassifyRequest request, ClipTokenizer tokenizer, ClipImageProcessor processor, ClipOptions o)
+    {
+        var prompts = Labels(request, o);
+        var pixels = Image(request.Image, "image", processor, o);
+        var texts = prompts.Select((p, i) => Text(p, $"labels[{i}]", tokenizer, o).Ids).ToList();
+        return new ClipWork(texts, [pixels]);
+    }
+
     /// <summary>Splits rank items into texts and images, remembering each item's place.</summary>
-    public static (ClipWork Work, List<(bool IsText, int Index)> Order) RankWork(RankRequest request, ClipEngine engine, ClipOptions o)
+    public static (ClipWork Work, List<(bool IsText, int Index)> Order) RankWork(
+        RankRequest request, ClipTokenizer tokenizer, ClipImageProcessor processor, ClipOptions o)
     {
         if (request.Query is null || request.Query.ItemCase == RankItem.ItemOneofCase.None)
             throw InferenceException.InvalidArgument("query", "a text or image query is required");
@@ -103,11 +115,11 @@ public static class ClipRequestMapper
             {
                 case RankItem.ItemOneofCase.Text:
                     order.Add((true, texts.Count));
-                    texts.Add(Text(item.Text, $"{field}.text", engine, o).Ids);
+                    texts.Add(Text(item.Text, $"{field}.text", tokenizer, o).Ids);
                     break;
                 case RankItem.ItemOneofCase.Image:
                     order.Add((false, pixels.Count));
-                    pixels.Add(Image(item.Image, $"{field}.image", engine, o));
+                    pixels.Add(Image(item.Image, $"{field}.image", processor, o));
                     break;
                 default:
                     throw InferenceException.InvalidArgument(field, "a text or image is required");

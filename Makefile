@@ -6,6 +6,7 @@
 #   make run-diffusion MODEL=<diffusers-folder> PORT=<n> one Diffusion service in the foreground
 #   make run-gateway PORT=<n> CLIP=<url>[,<url>...] [DIFFUSION=...]  the gateway in the foreground
 #   make models         the built-in default models (random weights, real tokenizers) under models/
+#   make fuzz TARGET=<name> SECONDS=<n>   AFL++ + SharpFuzz on one target (make fuzz-all SECONDS=<n>: each in turn; tests/Fuzz/README.md)
 #   make bench          all benchmarks (bench-clip, bench-vision, bench-diffusion, bench-load; method and results: tests/Bench/README.md)
 #   make bench-overload each service through the gateway at ~10x what it serves (not in CI; tests/Bench/README.md)
 #   make soak MINUTES=30  the fleet under mixed load, RSS/heap/threads/fds sampled into tests/Bench/soak/ (not in CI)
@@ -30,7 +31,7 @@ VISION_DLL := $(call out,services/Vision,Vision)
 MODELKIT_DLL := $(call out,services/ModelKit,ModelKit)
 BENCH_DLL := tests/Bench/bin/$(CONFIG)/net10.0/MultiModal.Tests.Bench.dll
 
-.PHONY: build test test-unit test-golden test-integration proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-clip bench-vision bench-diffusion bench-load bench-overload soak k8s-render clean
+.PHONY: build test test-unit test-golden test-integration proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-clip bench-vision bench-diffusion bench-load bench-overload soak fuzz fuzz-all k8s-render clean
 
 build:
 	$(DOTNET) build MultiModal.Services.sln -c $(CONFIG) -v q -nologo
@@ -117,6 +118,19 @@ bench-overload: build models
 
 soak: build models
 	nice -n $(NICE) $(DOTNET) $(BENCH_DLL) --soak $(MODELS) --minutes $(MINUTES) --out $(SOAK_OUT)
+
+# Fuzzing (needs afl++: apt-get install afl++; the sharpfuzz instrumenter is a local dotnet tool, dotnet-tools.json).
+# One target at a time under nice -n 10; crashes and hangs land in tests/Fuzz/crashes/<target>/, numbers in .fuzz/results.tsv.
+FUZZ_TARGETS := image png-text safetensors clip-tokenizer llama-tokenizer clip-request vision-request diffusion-request
+SECONDS ?= 600
+FUZZ_TIMEOUT_MS ?= 5000
+
+fuzz: build
+	@test -n "$(TARGET)" || { echo "usage: make fuzz TARGET=<$(subst $() ,|,$(FUZZ_TARGETS))> [SECONDS=600]"; exit 2; }
+	tests/Fuzz/fuzz.sh $(TARGET) $(SECONDS) $(CONFIG) $(FUZZ_TIMEOUT_MS)
+
+fuzz-all: build
+	@for t in $(FUZZ_TARGETS); do tests/Fuzz/fuzz.sh $$t $(SECONDS) $(CONFIG) $(FUZZ_TIMEOUT_MS) || exit 1; done
 
 k8s-render:
 	kubectl kustomize k8s/overlays/dev >/dev/null && kubectl kustomize k8s/overlays/prod >/dev/null && echo "k8s overlays render"

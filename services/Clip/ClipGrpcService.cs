@@ -13,7 +13,7 @@ public sealed class ClipGrpcService(ClipRunner runner) : ClipService.ClipService
     public override async Task<EmbedTextsResponse> EmbedTexts(EmbedTextsRequest request, ServerCallContext context)
     {
         runner.ShedIfFull();
-        var (work, texts) = ClipRequestMapper.ToWork(request, runner.Engine, runner.Options);
+        var (work, texts) = ClipRequestMapper.ToWork(request, runner.Engine.Tokenizer, runner.Engine.Processor, runner.Options);
         var result = await runner.RunAsync(work, context);
         return ClipResponseMapper.ToEmbedTexts(result, texts, request.Normalize);
     }
@@ -21,7 +21,7 @@ public sealed class ClipGrpcService(ClipRunner runner) : ClipService.ClipService
     public override async Task<EmbedImagesResponse> EmbedImages(EmbedImagesRequest request, ServerCallContext context)
     {
         runner.ShedIfFull();
-        var work = ClipRequestMapper.ToWork(request, runner.Engine, runner.Options);
+        var work = ClipRequestMapper.ToWork(request, runner.Engine.Tokenizer, runner.Engine.Processor, runner.Options);
         var result = await runner.RunAsync(work, context);
         return ClipResponseMapper.ToEmbedImages(result, request.Normalize);
     }
@@ -29,7 +29,7 @@ public sealed class ClipGrpcService(ClipRunner runner) : ClipService.ClipService
     public override async Task<ClassifyResponse> Classify(ClassifyRequest request, ServerCallContext context)
     {
         runner.ShedIfFull();
-        var work = ClipRequestMapper.ToWork(request, runner.Engine, runner.Options);
+        var work = ClipRequestMapper.ToWork(request, runner.Engine.Tokenizer, runner.Engine.Processor, runner.Options);
         var result = await runner.RunAsync(work, context);
         return ClipResponseMapper.ToClassify(result, request.Labels, runner.Engine.LogitScale);
     }
@@ -37,7 +37,7 @@ public sealed class ClipGrpcService(ClipRunner runner) : ClipService.ClipService
     public override async Task<RankResponse> Rank(RankRequest request, ServerCallContext context)
     {
         runner.ShedIfFull();
-        var (work, order) = ClipRequestMapper.ToWork(request, runner.Engine, runner.Options);
+        var (work, order) = ClipRequestMapper.ToWork(request, runner.Engine.Tokenizer, runner.Engine.Processor, runner.Options);
         var result = await runner.RunAsync(work, context);
         return ClipResponseMapper.ToRank(result, order, request.TopK, runner.Engine.LogitScale);
     }

@@ -2,6 +2,7 @@ using Google.Protobuf;
 using MultiModal.Contracts.Clip.V1;
 using MultiModal.Core.Errors;
 using MultiModal.Models.Errors;
+using MultiModal.Models.Clip;
 using MultiModal.Models.Imaging;
 
 namespace MultiModal.Clip.Mapping;
@@ -17,41 +18,41 @@ public static class ClipRequestMapper
     public sealed record TokenizedText(int[] Ids, bool Truncated);
 
     /// <summary>EmbedTexts: the work, and each text's tokens and truncation for the response.</summary>
-    public static (ClipWork Work, IReadOnlyList<TokenizedText> Texts) ToWork(EmbedTextsRequest request, ClipEngine engine, ClipOptions o)
+    public static (ClipWork Work, IReadOnlyList<TokenizedText> Texts) ToWork(EmbedTextsRequest request, ClipTokenizer tokenizer, ClipImageProcessor processor, ClipOptions o)
     {
-        var texts = Texts(request.Texts, "texts", engine, o);
+        var texts = Texts(request.Texts, "texts", tokenizer, processor, o);
         return (new ClipWork([.. texts.Select(t => t.Ids)], []), texts);
     }
 
-    public static ClipWork ToWork(EmbedImagesRequest request, ClipEngine engine, ClipOptions o) =>
-        new([], Images(request.Images, "images", engine, o));
+    public static ClipWork ToWork(EmbedImagesRequest request, ClipTokenizer tokenizer, ClipImageProcessor processor, ClipOptions o) =>
+        new([], Images(request.Images, "images", tokenizer, processor, o));
 
     /// <summary>Classify: one text per label (through the template), then the image.</summary>
-    public static ClipWork ToWork(ClassifyRequest request, ClipEngine engine, ClipOptions o)
+    public static ClipWork ToWork(ClassifyRequest request, ClipTokenizer tokenizer, ClipImageProcessor processor, ClipOptions o)
     {
         var prompts = Labels(request, o);
-        var pixels = Image(request.Image, "image", engine, o);
-        return new ClipWork([.. prompts.Select((p, i) => Text(p, $"labels[{i}]", engine, o).Ids)], [pixels]);
+        var pixels = Image(request.Image, "image", tokenizer, processor, o);
+        return new ClipWork([.. prompts.Select((p, i) => Text(p, $"labels[{i}]", tokenizer, processor, o).Ids)], [pixels]);
     }
 
-    private static IReadOnlyList<TokenizedText> Texts(IReadOnlyList<string> texts, string field, ClipEngine engine, ClipOptions o)
+    private static IReadOnlyList<TokenizedText> Texts(IReadOnlyList<string> texts, string field, ClipTokenizer tokenizer, ClipImageProcessor processor, ClipOptions o)
     {
         if (texts.Count == 0)
             throw InferenceException.InvalidArgument(field, "at least one text is required");
         if (texts.Count > o.MaxTextsPerRequest)
             throw InferenceException.InvalidArgument(field, $"{texts.Count} texts given; at most {o.MaxTextsPerRequest} per request");
-        return texts.Select((text, i) => Text(text, $"{field}[{i}]", engine, o)).ToList();
+        return texts.Select((text, i) => Text(text, $"{field}[{i}]", tokenizer, processor, o)).ToList();
     }
 
-    private static TokenizedText Text(string text, string field, ClipEngine engine, ClipOptions o)
+    private static TokenizedText Text(string text, string field, ClipTokenizer tokenizer, ClipImageProcessor processor, ClipOptions o)
     {
         if (text.Length > o.MaxTextChars)
             throw InferenceException.InvalidArgument(field, $"text has {text.Length} characters; at most {o.MaxTextChars}");
-        var encoded = engine.Tokenizer.Encode(text);
+        var encoded = tokenizer.Encode(text);
         return new TokenizedText(encoded.Ids, encoded.Truncated);
     }
 
-    private static IReadOnlyList<float[]> Images(IReadOnlyList<Contracts.Common.V1.Image> images, string field, ClipEngine engine, ClipOptions o)
+    private static IReadOnlyList<float[]> Images(IReadOnlyList<Contracts.Common.V1.Image> images, string field, ClipTokenizer tokenizer, ClipImageProcessor processor, ClipOptions o)
     {
         if (images.Count == 0)
             throw InferenceException.InvalidArgument(field, "at least one image is required");
@@ -63,7 +64,7 @@ public static class ClipRequestMapper
         var failures = new Exception?[images.Count];
         Parallel.For(0, images.Count, i =>
         {
-            try { pixels[i] = Image(images[i], $"{field}[{i}]", engine, o); }
+            try { pixels[i] = Image(images[i], $"{field}[{i}]", tokenizer, processor, o); }
             catch (Exception e) { failures[i] = e; }
         });
         if (failures.FirstOrDefault(f => f is not null) is { } failure)
@@ -71,14 +72,14 @@ public static class ClipRequestMapper
         return pixels;
     }
 
-    private static float[] Image(Contracts.Common.V1.Image? image, string field, ClipEngine engine, ClipOptions o)
+    private static float[] Image(Contracts.Common.V1.Image? image, string field, ClipTokenizer tokenizer, ClipImageProcessor processor, ClipOptions o)
     {
         if (image is null || image.Data.IsEmpty)
             throw InferenceException.InvalidArgument($"{field}.data", "image bytes are required");
         try
         {
             var decoded = ImageDecoder.Decode(image.Data.Span, Limits(o));
-            return engine.Processor.Preprocess(decoded);
+            return processor.Preprocess(decoded);
         }
         catch (InputRejectedException e)
         {
@@ -105,7 +106,7 @@ public static class ClipRequestMapper
     }
 
     /// <summary>Rank: splits the items into texts and images, remembering each item's place.</summary>
-    public static (ClipWork Work, List<(bool IsText, int Index)> Order) ToWork(RankRequest request, ClipEngine engine, ClipOptions o)
+    public static (ClipWork Work, List<(bool IsText, int Index)> Order) ToWork(RankRequest request, ClipTokenizer tokenizer, ClipImageProcessor processor, ClipOptions o)
     {
         if (request.Query is null || request.Query.ItemCase == RankItem.ItemOneofCase.None)
             throw InferenceException.InvalidArgument("query", "a text or image query is required");
@@ -122,11 +123,11 @@ public static class ClipRequestMapper
             {
                 case RankItem.ItemOneofCase.Text:
                     order.Add((true, texts.Count));
-                    texts.Add(Text(item.Text, $"{field}.text", engine, o).Ids);
+                    texts.Add(Text(item.Text, $"{field}.text", tokenizer, processor, o).Ids);
                     break;
                 case RankItem.ItemOneofCase.Image:
                     order.Add((false, pixels.Count));
-                    pixels.Add(Image(item.Image, $"{field}.image", engine, o));
+                    pixels.Add(Image(item.Image, $"{field}.image", tokenizer, processor, o));
                     break;
                 default:
                     throw InferenceException.InvalidArgument(field, "a text or image is required");

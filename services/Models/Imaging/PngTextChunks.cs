@@ -14,6 +14,7 @@ public static class PngTextChunks
     private static readonly byte[] Signature = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
     private static readonly Encoding Latin1 = Encoding.Latin1;
     private const int IhdrChunkEnd = 8 + 4 + 4 + 13 + 4; // signature, then IHDR's length, type, 13 data bytes, CRC
+    private const int MaxTextBytes = 1 << 20;
 
     /// <summary>Returns a copy of <paramref name="png"/> with a text chunk (keyword → text) right after IHDR.</summary>
     /// <exception cref="ArgumentException">The keyword is not 1-79 printable Latin-1 characters, or the text holds NUL.</exception>
@@ -36,7 +37,10 @@ public static class PngTextChunks
     }
 
     /// <summary>The tEXt, zTXt and iTXt entries of a PNG in file order (later duplicates win), CRCs checked.</summary>
-    /// <exception cref="InvalidDataException">Not a PNG, a chunk runs past the end, or a CRC does not match.</exception>
+    /// <exception cref="InvalidDataException">
+    /// Not a PNG, a chunk runs past the end, a CRC does not match, a text chunk is malformed, or compressed text
+    /// inflates to more than 1 MiB.
+    /// </exception>
     public static IReadOnlyDictionary<string, string> Read(ReadOnlySpan<byte> png)
     {
         if (png.Length < 8 || !png[..8].SequenceEqual(Signature))
@@ -62,36 +66,66 @@ public static class PngTextChunks
         return entries;
     }
 
+    // PNG spec 11.3.4: tEXt = keyword NUL text; zTXt = keyword NUL method zlib-data; iTXt = keyword NUL flag method
+    // language NUL translated-keyword NUL text (zlib-compressed when the flag is 1). Method 0 (deflate) is the only one.
     private static KeyValuePair<string, string>? ParseText(string type, ReadOnlySpan<byte> data)
     {
         if (type is not ("tEXt" or "zTXt" or "iTXt"))
             return null;
+        InvalidDataException Bad(string what) => new($"PNG {type} chunk {what}");
         var nul = data.IndexOf((byte)0);
         if (nul <= 0)
-            throw new InvalidDataException($"PNG {type} chunk has no keyword");
+            throw Bad("has no keyword");
         var keyword = Latin1.GetString(data[..nul]);
         var rest = data[(nul + 1)..];
         switch (type)
         {
             case "tEXt":
                 return new(keyword, Latin1.GetString(rest));
-            case "zTXt": // compression method byte, then zlib data
-                return new(keyword, Latin1.GetString(Inflate(rest[1..])));
-            default: // iTXt: compression flag, method, language tag NUL, translated keyword NUL, text
+            case "zTXt":
+                if (rest.Length < 1 || rest[0] != 0)
+                    throw Bad("has no compression method 0");
+                return new(keyword, Latin1.GetString(Inflate(rest[1..], type)));
+            default:
+                if (rest.Length < 2 || rest[0] > 1 || rest[1] != 0)
+                    throw Bad("has no compression flag 0 or 1 followed by method 0");
                 var compressed = rest[0] == 1;
                 rest = rest[2..];
-                rest = rest[(rest.IndexOf((byte)0) + 1)..];
-                rest = rest[(rest.IndexOf((byte)0) + 1)..];
-                return new(keyword, Encoding.UTF8.GetString(compressed ? Inflate(rest) : rest.ToArray()));
+                for (var field = 0; field < 2; field++) // language tag, translated keyword
+                {
+                    var end = rest.IndexOf((byte)0);
+                    if (end < 0)
+                        throw Bad("ends inside its language tag or translated keyword");
+                    rest = rest[(end + 1)..];
+                }
+                return new(keyword, Encoding.UTF8.GetString(compressed ? Inflate(rest, type) : rest));
         }
     }
 
-    private static byte[] Inflate(ReadOnlySpan<byte> zlib)
+    // zlib data of a text chunk, at most MaxTextBytes once inflated (PIL's MAX_TEXT_CHUNK): a tiny chunk must not
+    // expand into gigabytes.
+    private static byte[] Inflate(ReadOnlySpan<byte> zlib, string type)
     {
         using var input = new MemoryStream(zlib.ToArray());
         using var inflater = new ZLibStream(input, CompressionMode.Decompress);
         using var output = new MemoryStream();
-        inflater.CopyTo(output);
+        var buffer = new byte[81920];
+        var tooLarge = false;
+        try
+        {
+            for (int read; !tooLarge && (read = inflater.Read(buffer)) > 0;)
+            {
+                tooLarge = output.Length + read > MaxTextBytes;
+                if (!tooLarge)
+                    output.Write(buffer, 0, read);
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException) // a bad header or block; ZLibException for others
+        {
+            throw new InvalidDataException($"PNG {type} chunk holds corrupt zlib data ({e.Message})", e);
+        }
+        if (tooLarge)
+            throw new InvalidDataException($"PNG {type} chunk inflates to more than 1 MiB of text");
         return output.ToArray();
     }
 

@@ -73,11 +73,12 @@ public sealed class StreamingDetokenizer
     private int StableLength(string full)
     {
         // 1. Trailing bytes of an unfinished UTF-8 character: each shows as one U+FFFD for now. (Skipped special
-        // tokens do not break a byte run.)
+        // tokens do not break a byte run, nor do ids past the tokenizer, which Decode drops.)
         var trailingBytes = new List<byte>();
         for (var i = _ids.Count - 1; i >= 0; i--)
         {
             if (_skipSpecialTokens && _tokenizer.IsSpecial(_ids[i])) continue;
+            if (_tokenizer.IdToToken(_ids[i]) is null) continue;
             if (!_tokenizer.IsBytePiece(_ids[i])) break;
             trailingBytes.Insert(0, (byte)_tokenizer.ByteOf(_ids[i]));
         }

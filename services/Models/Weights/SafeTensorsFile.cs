@@ -10,6 +10,10 @@ public sealed record SafeTensorEntry(string Name, string DType, long[] Shape, lo
     public long ByteLength => End - Begin;
 }
 
+/// <summary>What a safetensors header says: where the data starts, each tensor's place, the free-form metadata.</summary>
+public sealed record SafeTensorsHeader(
+    long DataStart, long FileLength, IReadOnlyDictionary<string, SafeTensorEntry> Entries, IReadOnlyDictionary<string, string> Metadata);
+
 /// <summary>
 /// Reads the safetensors format (u64-LE header length, JSON header, raw little-endian data) without copying the
 /// weights: the file is memory-mapped with <c>torch.from_file(shared: false)</c> (a private, copy-on-write mapping)
@@ -27,51 +31,119 @@ public sealed class SafeTensorsFile
     public IReadOnlyDictionary<string, SafeTensorEntry> Entries { get; }
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
-    private SafeTensorsFile(string path, long dataStart, long fileLength,
-        Dictionary<string, SafeTensorEntry> entries, Dictionary<string, string> metadata)
+    private SafeTensorsFile(string path, SafeTensorsHeader header)
     {
-        (Path, DataStart, FileLength, Entries, Metadata) = (path, dataStart, fileLength, entries, metadata);
+        (Path, DataStart, FileLength, Entries, Metadata) = (path, header.DataStart, header.FileLength, header.Entries, header.Metadata);
     }
 
     /// <summary>Parses and validates the header (offsets inside the file, byte lengths match shapes).</summary>
     public static SafeTensorsFile Open(string path)
     {
         using var stream = File.OpenRead(path);
+        return new SafeTensorsFile(path, ReadHeader(stream, path));
+    }
+
+    /// <summary>
+    /// Parses and validates the header at the start of <paramref name="stream"/>, whose length is the file's;
+    /// <paramref name="path"/> names the file in messages.
+    /// </summary>
+    /// <exception cref="InvalidDataException">
+    /// Not a safetensors file: a bad length prefix, a header that is not a UTF-8 JSON object of tensor entries
+    /// (<c>dtype</c> string, <c>shape</c> of non-negative integers, two <c>data_offsets</c>), or offsets that do not fit
+    /// the shape or the file.
+    /// </exception>
+    /// <exception cref="NotSupportedException">A tensor's dtype is not one this reader knows.</exception>
+    public static SafeTensorsHeader ReadHeader(Stream stream, string path)
+    {
         var fileLength = stream.Length;
         Span<byte> lengthBytes = stackalloc byte[8];
-        if (stream.Read(lengthBytes) != 8)
+        if (stream.ReadAtLeast(lengthBytes, 8, throwOnEndOfStream: false) != 8)
             throw new InvalidDataException($"'{path}' is not a safetensors file: shorter than 8 bytes.");
         var headerLength = BitConverter.ToInt64(lengthBytes);
         if (headerLength <= 0 || headerLength > MaxHeaderBytes || 8 + headerLength > fileLength)
             throw new InvalidDataException($"'{path}' is not a safetensors file: header length {headerLength} is invalid.");
         var header = new byte[headerLength];
         stream.ReadExactly(header);
+        // System.Text.Json checks the JSON grammar but leaves invalid UTF-8 inside strings to whoever reads them.
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+            throw new InvalidDataException($"'{path}' is not a safetensors file: the header is not UTF-8.");
 
         var entries = new Dictionary<string, SafeTensorEntry>(StringComparer.Ordinal);
         var metadata = new Dictionary<string, string>();
         var dataStart = 8 + headerLength;
-        using var json = JsonDocument.Parse(header);
-        foreach (var property in json.RootElement.EnumerateObject())
+        JsonDocument json;
+        try
         {
-            if (property.Name == "__metadata__")
-            {
-                foreach (var m in property.Value.EnumerateObject())
-                    metadata[m.Name] = m.Value.ToString();
-                continue;
-            }
-            var dtype = property.Value.GetProperty("dtype").GetString()!;
-            var shape = property.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-            var offsets = property.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-            var entry = new SafeTensorEntry(property.Name, dtype, shape, offsets[0], offsets[1]);
-            var expected = shape.Aggregate(1L, (a, b) => a * b) * ElementSize(dtype);
-            if (offsets.Length != 2 || entry.Begin < 0 || entry.End < entry.Begin || dataStart + entry.End > fileLength
-                || entry.ByteLength != expected)
-                throw new InvalidDataException(
-                    $"'{path}': tensor '{property.Name}' has offsets [{string.Join(", ", offsets)}] that do not fit its " +
-                    $"shape [{string.Join(", ", shape)}] ({dtype}) or the file ({fileLength} bytes).");
-            entries[property.Name] = entry;
+            json = JsonDocument.Parse(header);
         }
-        return new SafeTensorsFile(path, dataStart, fileLength, entries, metadata);
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"'{path}' is not a safetensors file: the header is not JSON ({e.Message}).", e);
+        }
+        using (json)
+        {
+            if (json.RootElement.ValueKind != JsonValueKind.Object)
+                throw new InvalidDataException($"'{path}' is not a safetensors file: the header is not a JSON object.");
+            foreach (var property in json.RootElement.EnumerateObject())
+            {
+                if (property.Name == "__metadata__")
+                {
+                    if (property.Value.ValueKind != JsonValueKind.Object)
+                        throw new InvalidDataException($"'{path}': __metadata__ is not a JSON object.");
+                    foreach (var m in property.Value.EnumerateObject())
+                        metadata[m.Name] = m.Value.ToString();
+                    continue;
+                }
+                entries[property.Name] = ParseEntry(property, path, dataStart, fileLength);
+            }
+        }
+        return new SafeTensorsHeader(dataStart, fileLength, entries, metadata);
+    }
+
+    // {"dtype": "F32", "shape": [2, 3], "data_offsets": [begin, end]}, begin/end relative to the data start.
+    private static SafeTensorEntry ParseEntry(JsonProperty property, string path, long dataStart, long fileLength)
+    {
+        InvalidDataException Bad(string what) => new($"'{path}': tensor '{property.Name}' {what}.");
+        var value = property.Value;
+        if (value.ValueKind != JsonValueKind.Object)
+            throw Bad("is not a JSON object");
+        if (!value.TryGetProperty("dtype", out var dtypeJson) || dtypeJson.ValueKind != JsonValueKind.String)
+            throw Bad("has no dtype string");
+        var dtype = dtypeJson.GetString()!;
+        var shape = Integers(value, "shape", Bad);
+        var offsets = Integers(value, "data_offsets", Bad);
+        if (offsets.Length != 2)
+            throw Bad($"has {offsets.Length} data_offsets instead of 2");
+        var entry = new SafeTensorEntry(property.Name, dtype, shape, offsets[0], offsets[1]);
+        long expected;
+        try
+        {
+            expected = checked(shape.Aggregate(1L, (a, b) => a * b) * ElementSize(dtype));
+        }
+        catch (OverflowException)
+        {
+            throw Bad($"has shape [{string.Join(", ", shape)}], more bytes than a file can hold");
+        }
+        if (entry.End < entry.Begin || entry.End > fileLength - dataStart || entry.ByteLength != expected)
+            throw Bad($"has offsets [{string.Join(", ", offsets)}] that do not fit its shape [{string.Join(", ", shape)}] " +
+                $"({dtype}) or the file ({fileLength} bytes)");
+        return entry;
+    }
+
+    // A JSON array of non-negative integers that fit a long.
+    private static long[] Integers(JsonElement value, string name, Func<string, InvalidDataException> bad)
+    {
+        if (!value.TryGetProperty(name, out var array) || array.ValueKind != JsonValueKind.Array)
+            throw bad($"has no {name} array");
+        var integers = new long[array.GetArrayLength()];
+        var i = 0;
+        foreach (var item in array.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt64(out var n) || n < 0)
+                throw bad($"has a {name} entry that is not a non-negative integer ({item.GetRawText()})");
+            integers[i++] = n;
+        }
+        return integers;
     }
 
     /// <summary>

@@ -31,6 +31,7 @@ public static class GatewayServiceCollectionExtensions
             kestrel.Limits.MaxRequestBodySize = null;
         });
 
+        builder.AddFleetConsoleLogging();          // Logging:Format simple|json, as the services
         builder.AddFleetTelemetry("gateway");      // Telemetry:PrometheusPort / OTEL_EXPORTER_OTLP_ENDPOINT
         builder.Services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();

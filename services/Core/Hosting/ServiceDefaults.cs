@@ -89,7 +89,7 @@ public static class ServiceDefaults
             .AddCheck<ReadinessHealthCheck>("model", tags: [ReadyTag]);
 
         builder.AddFleetTelemetry(serviceName);   // Telemetry:PrometheusPort / OTEL_EXPORTER_OTLP_ENDPOINT
-        AddConsoleLogging(builder);
+        builder.AddFleetConsoleLogging();   // Logging:Format simple|json, shared with the gateway
         return builder;
     }
 
@@ -121,26 +121,4 @@ public static class ServiceDefaults
         builder.Services.AddHostedService<GracefulDrain>();
     }
 
-    // One line per event: readable in a terminal, and `Logging:Format=json` for log collectors.
-    private static void AddConsoleLogging(WebApplicationBuilder builder)
-    {
-        if (string.Equals(builder.Configuration["Logging:Format"], "json", StringComparison.OrdinalIgnoreCase))
-        {
-            builder.Logging.AddJsonConsole(o =>
-            {
-                o.IncludeScopes = true;
-                o.UseUtcTimestamp = true;
-                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
-            });
-        }
-        else
-        {
-            builder.Logging.AddSimpleConsole(o =>
-            {
-                o.SingleLine = true;
-                o.IncludeScopes = true;
-                o.TimestampFormat = "HH:mm:ss.fff ";
-            });
-        }
-    }
 }

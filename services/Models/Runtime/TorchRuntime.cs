@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -11,6 +12,7 @@ public static class TorchRuntime
     /// </summary>
     public static Device ResolveDevice(string? requested)
     {
+        NativeSettings.Apply();
         var value = string.IsNullOrWhiteSpace(requested) ? "auto" : requested.Trim().ToLowerInvariant();
         if (value == "auto")
             return cuda.is_available() ? CUDA : CPU;
@@ -46,4 +48,33 @@ public static class TorchRuntime
         ScalarType.BFloat16 => "bfloat16",
         _ => dtype.ToString().ToLowerInvariant(),
     };
+
+    /// <summary>Whether libtorch may pick NNPACK for a convolution (false once a device was resolved).</summary>
+    public static bool NnpackEnabled => NativeSettings.UserEnabledNnpack(NativeSettings.GlobalContext());
+
+    // Process-wide libtorch settings that TorchSharp 0.107 does not bind, set once before the first model is built.
+    // NNPACK off: on x86 libtorch prefers oneDNN for every conv NNPACK could take, and on CPUs NNPACK does not know
+    // (AMD Zen 5) each attempt logs "Could not initialize NNPACK! Reason: Unsupported hardware." to stderr.
+    // torch.backends.nnpack.set_flags(False) in Python; here at::globalContext().setUserEnabledNNPACK(false).
+    private static class NativeSettings
+    {
+        private static readonly Lazy<bool> Applied = new(() =>
+        {
+            InitializeDeviceType(DeviceType.CPU);   // loads libtorch_cpu, so the imports below resolve
+            SetUserEnabledNnpack(GlobalContext(), false);
+            return true;
+        });
+
+        public static void Apply() => _ = Applied.Value;
+
+        [DllImport("libtorch_cpu", EntryPoint = "_ZN2at13globalContextEv")]
+        public static extern IntPtr GlobalContext();
+
+        [DllImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")]
+        private static extern void SetUserEnabledNnpack(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
+
+        [DllImport("libtorch_cpu", EntryPoint = "_ZNK2at7Context17userEnabledNNPACKEv")]
+        [return: MarshalAs(UnmanagedType.U1)]
+        public static extern bool UserEnabledNnpack(IntPtr context);
+    }
 }

@@ -22,6 +22,9 @@ internal static class ModuleParameters
 
     public static void Replace(nn.Module owner, string name, Parameter value)
     {
+        // The module owns its parameters from now on, whatever dispose scope the caller (e.g. a test) has open: as
+        // TorchSharp's own layers' weight/bias setters do, for our field-held parameters too.
+        value.DetachFromDisposeScope();
         var type = owner.GetType();
         if (type.GetProperty(name, BindingFlags.Instance | BindingFlags.Public) is { CanWrite: true } property
             && property.PropertyType.IsAssignableFrom(typeof(Parameter)))

@@ -49,12 +49,25 @@ public static class TorchRuntime
         _ => dtype.ToString().ToLowerInvariant(),
     };
 
+    /// <summary>
+    /// Applies the process-wide libtorch settings below once (also done by <see cref="ResolveDevice"/>); call it before
+    /// the first tensor operation of a process that builds models without resolving a device (benchmarks, tools).
+    /// </summary>
+    public static void Initialize() => NativeSettings.Apply();
+
+    /// <summary>What was done about oneMKL's CPU-vendor dispatch (see <see cref="MklVendorDispatch"/>).</summary>
+    public static string MklDispatch => MklVendorDispatch.State;
+
+    /// <summary>Whether oneMKL's vendor check answers "Intel", i.e. its kernels are chosen by CPU features alone.</summary>
+    public static bool MklUsesFeatureDispatch => MklVendorDispatch.IntelCpuTrue() == 1;
+
     /// <summary>Whether libtorch may pick NNPACK for a convolution (false once a device was resolved).</summary>
     public static bool NnpackEnabled => NativeSettings.UserEnabledNnpack(NativeSettings.GlobalContext());
 
     // Process-wide libtorch settings that TorchSharp 0.107 does not bind, set once before the first model is built.
     // NNPACK off: on x86 libtorch prefers oneDNN for every conv NNPACK could take, and on CPUs NNPACK does not know
     // (AMD Zen 5) each attempt logs "Could not initialize NNPACK! Reason: Unsupported hardware." to stderr.
+    // oneMKL's vendor check answered by CPU features, so float32 GEMMs use AVX-512 on AMD CPUs that have it.
     // torch.backends.nnpack.set_flags(False) in Python; here at::globalContext().setUserEnabledNNPACK(false).
     private static class NativeSettings
     {
@@ -62,6 +75,7 @@ public static class TorchRuntime
         {
             InitializeDeviceType(DeviceType.CPU);   // loads libtorch_cpu, so the imports below resolve
             SetUserEnabledNnpack(GlobalContext(), false);
+            MklVendorDispatch.Apply();
             return true;
         });
 

@@ -1,4 +1,6 @@
 using MultiModal.Models.Runtime;
+using System.Runtime.Intrinsics.X86;
+using TorchSharp;
 using Xunit;
 
 namespace MultiModal.Tests.Unit.Runtime;
@@ -11,5 +13,30 @@ public sealed class TorchRuntimeTests
         TorchRuntime.ResolveDevice("cpu");
 
         Assert.False(TorchRuntime.NnpackEnabled);
+    }
+
+    [Fact]
+    public void Initialize_OnAnyX86Cpu_OneMklPicksKernelsByCpuFeaturesNotByVendor()
+    {
+        TorchRuntime.Initialize();
+
+        Assert.True(!X86Base.IsSupported || TorchRuntime.MklUsesFeatureDispatch, TorchRuntime.MklDispatch);
+    }
+
+    [Fact]
+    public void FloatMatmul_AfterInitialize_MatchesADoublePrecisionProduct()
+    {
+        TorchRuntime.Initialize();
+        using var scope = torch.NewDisposeScope();
+        var generator = new torch.Generator(7);
+        var a = torch.randn(257, 768, generator: generator);
+        var b = torch.randn(768, 3072, generator: generator);
+
+        var product = torch.matmul(a, b);
+        var reference = torch.matmul(a.to(torch.float64), b.to(torch.float64));
+
+        // float32 dot products of length 768 with unit-normal terms: error ~ sqrt(768) * 2^-24 * |terms| << 1e-3.
+        var worst = (product.to(torch.float64) - reference).abs().max().item<double>();
+        Assert.True(worst < 1e-3, $"max |float32 - float64| = {worst}");
     }
 }

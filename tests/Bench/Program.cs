@@ -6,7 +6,15 @@ using MultiModal.Tests.Bench;
 //        MultiModal.Tests.Bench --vision <llava-folder> [--decode-tokens N]
 //        MultiModal.Tests.Bench --load <llava-folder | diffusers-folder>
 //        MultiModal.Tests.Bench --soak <models-folder> [--minutes 30] [--out tests/Bench/soak]
+//        MultiModal.Tests.Bench --peers <anchors onnx dir> [--clip <clip-folder>] [--sd <sd15-folder>] [--only clip,unet,vae|sd]
+//                                   [--rounds 7] [--sd-rounds 3] [--torch-logs <kit log dir>]
 //        MultiModal.Tests.Bench --overload <models-folder> [--seconds 60] [--services clip,vision,diffusion]
+if (Option("--peers") is { } onnxDir)
+{
+    return MultiModal.Tests.Bench.Peers.PeersBench.Run(new MultiModal.Tests.Bench.Peers.PeersBench.Options(Path.GetFullPath(onnxDir),
+        Option("--clip") is { } c ? Path.GetFullPath(c) : null, Option("--sd") is { } s ? Path.GetFullPath(s) : null,
+        MultiModal.Tests.Bench.Peers.PeersBench.Sections(Option("--only")), Int("--rounds", 7), Int("--sd-rounds", 3), Option("--torch-logs")));
+}
 if (Option("--diffusion") is { } sdFolder)
 {
     DiffusionBench.Run(new DiffusionBench.Options(sdFolder,

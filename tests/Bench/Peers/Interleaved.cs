@@ -1,0 +1,53 @@
+using System.Diagnostics;
+
+namespace MultiModal.Tests.Bench.Peers;
+
+/// <summary>Seconds per call of two runtimes on one case, measured in one process: warm-ups of each first, then
+/// rounds that alternate which side goes first (ORT, ours | ours, ORT | ...), so drift in the machine's load falls on
+/// both sides alike. Medians per side.</summary>
+public sealed record Interleaved(IReadOnlyList<double> OrtSeconds, IReadOnlyList<double> OursSeconds)
+{
+    public double OrtMedian => Median(OrtSeconds);
+    public double OursMedian => Median(OursSeconds);
+
+    /// <summary>ours / ORT time: below 1 means this project is faster.</summary>
+    public double Ratio => OursMedian / OrtMedian;
+
+    public static Interleaved Measure(Action ort, Action ours, int warmups, int rounds)
+    {
+        for (var i = 0; i < warmups; i++)
+        {
+            ort();
+            ours();
+        }
+        var o = new List<double>(rounds);
+        var u = new List<double>(rounds);
+        for (var r = 0; r < rounds; r++)
+        {
+            if (r % 2 == 0)
+            {
+                o.Add(Time(ort));
+                u.Add(Time(ours));
+            }
+            else
+            {
+                u.Add(Time(ours));
+                o.Add(Time(ort));
+            }
+        }
+        return new Interleaved(o, u);
+    }
+
+    private static double Time(Action a)
+    {
+        var clock = Stopwatch.StartNew();
+        a();
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    internal static double Median(IReadOnlyList<double> xs)
+    {
+        var s = xs.Order().ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+}

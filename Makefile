@@ -8,6 +8,7 @@
 #   make models         the built-in default models (random weights, real tokenizers) under models/
 #   make fuzz TARGET=<name> SECONDS=<n>   AFL++ + SharpFuzz on one target (make fuzz-all SECONDS=<n>: each in turn; tests/Fuzz/README.md)
 #   make bench          all benchmarks (bench-clip, bench-vision, bench-diffusion, bench-load; method and results: tests/Bench/README.md)
+#   make bench-peers    every result as a ratio to ONNX Runtime in the same process (after `make peers-prep`; PEERS_ARGS="--only clip")
 #   make bench-overload each service through the gateway at ~10x what it serves (not in CI; tests/Bench/README.md)
 #   make soak MINUTES=30  the fleet under mixed load, RSS/heap/threads/fds sampled into tests/Bench/soak/ (not in CI)
 SHELL := /bin/bash
@@ -31,7 +32,7 @@ VISION_DLL := $(call out,services/Vision,Vision)
 MODELKIT_DLL := $(call out,services/ModelKit,ModelKit)
 BENCH_DLL := tests/Bench/bin/$(CONFIG)/net10.0/MultiModal.Tests.Bench.dll
 
-.PHONY: build test test-unit test-golden test-integration proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-clip bench-vision bench-diffusion bench-load bench-overload soak fuzz fuzz-all k8s-render clean
+.PHONY: build test test-unit test-golden test-integration proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all k8s-render clean
 
 build:
 	$(DOTNET) build MultiModal.Services.sln -c $(CONFIG) -v q -nologo
@@ -105,6 +106,24 @@ bench-load: build models
 	@test -f $(MODELS)/sd15/model_index.json || $(DOTNET) $(MODELKIT_DLL) sd $(MODELS)/sd15 --preset sd15 --seed 0
 	$(DOTNET) $(BENCH_DLL) --load $(MODELS)/llava-tinyllama
 	$(DOTNET) $(BENCH_DLL) --load $(MODELS)/sd15
+
+# Not in `make bench` nor CI: this project vs ONNX Runtime 1.31.1 in one process, interleaved per case (CLIP ViT-B/32
+# image/text b1/8/32, SD 1.5 UNet CFG step, VAE decode 512²), ratio ours/ORT time; CPU model + commit in the header.
+# `make peers-prep` once: the peer kit's ONNX exports (../shared/peer-bench, ~10 min, ~10 GB peak) + our VAE decoder
+# export, into $(ANCHORS_DIR)/onnx. PEERS_ARGS: --only clip|unet|vae|sd, --rounds N (CLIP, 7), --sd-rounds N (3),
+# --torch-logs $(ANCHORS_DIR)/logs (PyTorch rows from the kit's JSONL, measured in another window). tests/Bench/README.md.
+ANCHORS_DIR ?= /tmp/anchors
+PEER_KIT ?= ../shared/peer-bench
+PEERS_ARGS ?=
+
+peers-prep:
+	ANCHORS_DIR=$(ANCHORS_DIR) nice -n 10 $(PEER_KIT)/anchors/run_quiet.sh prep
+	ANCHORS_DIR=$(ANCHORS_DIR) GOLDEN_TOOLS=$(abspath $(PEER_KIT)) nice -n 10 tests/Bench/peers/export_vae_decoder.sh $(ANCHORS_DIR)/onnx
+
+bench-peers: build
+	@test -f $(MODELS)/clip-vit-b-32/model.safetensors || $(DOTNET) $(MODELKIT_DLL) clip $(MODELS)/clip-vit-b-32 --preset vit-b-32 --seed 0
+	@test -f $(MODELS)/sd15/model_index.json || $(DOTNET) $(MODELKIT_DLL) sd $(MODELS)/sd15 --preset sd15 --seed 0
+	nice -n $(NICE) $(DOTNET) $(BENCH_DLL) --peers $(ANCHORS_DIR)/onnx --clip $(MODELS)/clip-vit-b-32 --sd $(abspath $(MODELS)/sd15) $(PEERS_ARGS)
 
 # Not in `make bench` nor CI: both start the whole fleet (built-in models) on free loopback ports themselves.
 # OVERLOAD_SECONDS is the overload phase per service; MINUTES the soak's length; NICE the niceness of both (shared CPUs).

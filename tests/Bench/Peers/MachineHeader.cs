@@ -5,21 +5,24 @@ namespace MultiModal.Tests.Bench.Peers;
 
 /// <summary>What a peer table must say about where it ran: CPU model (lscpu "Model name"), the AVX-512 flags that
 /// decide the kernels both runtimes pick, core count and the project commit.</summary>
-public sealed record MachineHeader(string CpuModel, bool Avx512F, bool Avx512Bf16, bool AmxBf16, int Processors, string Commit)
+public sealed record MachineHeader(string CpuModel, string FamilyModel, bool Avx512F, bool Avx512Bf16, bool AmxBf16, int Processors, string Commit)
 {
     public static MachineHeader Read()
     {
         var cpuinfo = File.Exists("/proc/cpuinfo") ? File.ReadAllLines("/proc/cpuinfo") : [];
         var flags = (Field(cpuinfo, "flags") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
-        var model = Field(Run("lscpu", "") ?? [], "Model name") ?? Field(cpuinfo, "model name") ?? RuntimeInformation.ProcessArchitecture.ToString();
+        var lscpu = Run("lscpu", "") ?? [];
+        var model = Field(lscpu, "Model name") ?? Field(cpuinfo, "model name") ?? RuntimeInformation.ProcessArchitecture.ToString();
+        // VMs often show a bare "AMD EPYC": family/model tell Zen 3 (25/1) from Zen 5 (26/2).
+        var familyModel = $"family {Field(lscpu, "CPU family") ?? Field(cpuinfo, "cpu family") ?? "?"} model {Field(lscpu, "Model") ?? Field(cpuinfo, "model") ?? "?"}";
         var commit = Run("git", "rev-parse --short HEAD")?.FirstOrDefault() ?? "unknown";
         var dirty = Run("git", "status --porcelain --untracked-files=no") is { Length: > 0 } changes && changes.Any(l => l.Length > 0);
-        return new MachineHeader(model, flags.Contains("avx512f"), flags.Contains("avx512_bf16"), flags.Contains("amx_bf16"),
+        return new MachineHeader(model, familyModel, flags.Contains("avx512f"), flags.Contains("avx512_bf16"), flags.Contains("amx_bf16"),
             Environment.ProcessorCount, dirty ? commit + "+uncommitted" : commit);
     }
 
     public override string ToString() =>
-        $"CPU: {CpuModel}; avx512f {YesNo(Avx512F)}, avx512_bf16 {YesNo(Avx512Bf16)}, amx_bf16 {YesNo(AmxBf16)}; " +
+        $"CPU: {CpuModel} ({FamilyModel}); avx512f {YesNo(Avx512F)}, avx512_bf16 {YesNo(Avx512Bf16)}, amx_bf16 {YesNo(AmxBf16)}; " +
         $"{Processors} logical CPUs; commit {Commit}";
 
     private static string YesNo(bool b) => b ? "yes" : "no";

@@ -41,7 +41,7 @@ public static class PeersBench
         if (o.Only.Contains("vae")) rows.Add(Vae(o));
 
         Console.WriteLine();
-        Console.WriteLine($"CPU: {machine.CpuModel} (avx512f {(machine.Avx512F ? "yes" : "no")}, avx512_bf16 {(machine.Avx512Bf16 ? "yes" : "no")}); " +
+        Console.WriteLine($"CPU: {machine.CpuModel}, {machine.FamilyModel} (avx512f {(machine.Avx512F ? "yes" : "no")}, avx512_bf16 {(machine.Avx512Bf16 ? "yes" : "no")}); " +
                           $"commit {machine.Commit}; load average at end {LoadAverage()}");
         var torchHeader = torchRows.Any ? " PyTorch (kit JSONL, other window) |" : "";
         Console.WriteLine($"| case | ORT median | ours median | ours / ORT time | ORT throughput | ours throughput |{torchHeader}");

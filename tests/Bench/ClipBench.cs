@@ -27,16 +27,11 @@ public static class ClipBench
         //    normalise (the windowed resize against the full resize + crop it replaced, interleaved).
         var steps = PreprocessSteps(jpeg, processor, budget / 2);
 
-        // 1. Plain forward pass, this process, same tensors.
-        double plain1, plain32;
-        using (var model = ClipCheckpoint.Load(modelFolder, CPU, ScalarType.Float32))
-        {
-            plain1 = ImagesPerSecond(model, pixels, processor.ImageSize, batch: 1, budget);
-            plain32 = ImagesPerSecond(model, pixels, processor.ImageSize, batch: 32, budget);
-        }
-
-        // 2. The same model served: CLIP service + gateway as real processes on loopback. The clients call the
-        //    gateway and, to see what the proxy hop costs, the service directly, in alternating rounds (ABAB).
+        // 1. The plain forward pass (this process, same tensors) and 2. the same model served: CLIP service + gateway
+        //    as real processes on loopback, the clients calling the gateway and, to see what the proxy hop costs, the
+        //    service directly. The three run in alternating rounds (plain, gateway, direct, plain, ...) so that load
+        //    from other jobs on the machine hits all three alike; only one of them runs at a time.
+        using var model = ClipCheckpoint.Load(modelFolder, CPU, ScalarType.Float32);
         using var clip = await ServiceProcess.StartAsync(BuildOutputs.Dll("services/Clip", "Clip"), [$"--Clip:ModelPath={modelFolder}"],
             startTimeout: TimeSpan.FromMinutes(3));
         using var gateway = await ServiceProcess.StartAsync(BuildOutputs.Dll("gateway", "Gateway"), [$"--Gateway:Upstreams:Clip={clip.Address}"]);
@@ -47,36 +42,51 @@ public static class ClipBench
         await WarmUpAsync(viaGateway, jpeg);
         await WarmUpAsync(direct, jpeg);
 
-        var served1 = await AlternatingAsync(viaGateway, direct, jpeg, imagesPerCall: 1, concurrency: 1, budget);
-        var served32 = await AlternatingAsync(viaGateway, direct, jpeg, imagesPerCall: 32, concurrency: 1, budget);
-        var served64 = await AlternatingAsync(viaGateway, direct, jpeg, imagesPerCall: 1, concurrency: 64, budget);
+        Result served1, served32, served64;
+        try
+        {
+            served1 = await AlternatingAsync(() => ImagesPerSecond(model, pixels, processor.ImageSize, batch: 1, budget / 2),
+                viaGateway, direct, jpeg, imagesPerCall: 1, concurrency: 1, budget);
+            served32 = await AlternatingAsync(() => ImagesPerSecond(model, pixels, processor.ImageSize, batch: 32, budget / 2),
+                viaGateway, direct, jpeg, imagesPerCall: 32, concurrency: 1, budget);
+            served64 = await AlternatingAsync(() => ImagesPerSecond(model, pixels, processor.ImageSize, batch: 32, budget / 2),
+                viaGateway, direct, jpeg, imagesPerCall: 1, concurrency: 64, budget);
+        }
+        catch (Grpc.Core.RpcException)
+        {
+            Console.Error.WriteLine($"--- CLIP service output ---\n{clip.Output}\n--- gateway output ---\n{gateway.Output}");
+            throw;
+        }
         var stats = (await viaGateway.GetModelInfoAsync(new GetModelInfoRequest())).Stats;
 
         Console.WriteLine();
         Console.WriteLine("| case | plain forward (img/s) | through gateway (img/s) | direct to service (img/s) | gateway/plain | direct/plain |");
         Console.WriteLine("|---|---|---|---|---|---|");
-        Row("batch 1 (sequential calls, 1 image each)", plain1, served1);
-        Row("batch 32 (one call with 32 images)", plain32, served32);
-        Row("64 concurrent single-image clients (vs plain batch 32)", plain32, served64);
+        Row("batch 1 (sequential calls, 1 image each)", served1);
+        Row("batch 32 (one call with 32 images)", served32);
+        Row("64 concurrent single-image clients (vs plain batch 32)", served64);
         Console.WriteLine($"\nOne thread, per 640x480 JPEG: decode {steps.DecodeMs:F2} ms; resize + crop + normalise {steps.WindowedMs:F2} ms " +
             $"(full resize, then crop + normalise: {steps.FullMs:F2} ms); decode + preprocess {1000 / (steps.DecodeMs + steps.WindowedMs):F1} img/s");
         Console.WriteLine($"server batching: {stats.BatchesRun} passes for {stats.ItemsRun} images, largest pass {stats.MaxRequestsInBatch} requests");
     }
 
-    private static void Row(string name, double plain, (double Gateway, double Direct) served) =>
-        Console.WriteLine($"| {name} | {plain:F1} | {served.Gateway:F1} | {served.Direct:F1} | {served.Gateway / plain:F2} | {served.Direct / plain:F2} |");
+    private sealed record Result(double Plain, double Gateway, double Direct);
 
-    // Four rounds of budget / 2 each, gateway and direct alternating; images/s of each route over its own rounds.
-    private static async Task<(double Gateway, double Direct)> AlternatingAsync(ClipService.ClipServiceClient viaGateway,
+    private static void Row(string name, Result r) =>
+        Console.WriteLine($"| {name} | {r.Plain:F1} | {r.Gateway:F1} | {r.Direct:F1} | {r.Gateway / r.Plain:F2} | {r.Direct / r.Plain:F2} |");
+
+    // Two rounds of (plain, gateway, direct), budget / 2 each; images/s of each over its own rounds.
+    private static async Task<Result> AlternatingAsync(Func<double> plain, ClipService.ClipServiceClient viaGateway,
         ClipService.ClipServiceClient direct, byte[] jpeg, int imagesPerCall, int concurrency, TimeSpan budget)
     {
-        double gateway = 0, straight = 0;
+        double local = 0, gateway = 0, straight = 0;
         for (var round = 0; round < 2; round++)
         {
+            local += plain() / 2;
             gateway += await ServedAsync(viaGateway, jpeg, imagesPerCall, concurrency, budget / 2) / 2;
             straight += await ServedAsync(direct, jpeg, imagesPerCall, concurrency, budget / 2) / 2;
         }
-        return (gateway, straight);
+        return new Result(local, gateway, straight);
     }
 
     private sealed record Steps(double DecodeMs, double WindowedMs, double FullMs);

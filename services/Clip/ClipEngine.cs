@@ -69,14 +69,19 @@ public sealed class ClipEngine : IDisposable
         return Rows(_model.GetTextFeatures(input_ids, attention_mask));                       // (B, D)
     }
 
+    // One copy per image, from its pooled buffer straight into the batch tensor's memory (no flat array between).
     private float[][] EmbedImages(List<float[]> pixels)
     {
         var size = Processor.ImageSize;
-        var flat = new float[pixels.Count * 3 * size * size];
+        var plane = 3 * size * size;
+        var pixel_values = empty([pixels.Count, 3, size, size], ScalarType.Float32);              // (B, 3, S, S)
+        var memory = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(pixel_values.bytes);
         for (var n = 0; n < pixels.Count; n++)
-            pixels[n].CopyTo(flat, n * 3 * size * size);
-        var pixel_values = tensor(flat, [pixels.Count, 3, size, size]).to(DType, Device);     // (B, 3, S, S)
-        return Rows(_model.GetImageFeatures(pixel_values));                                    // (B, D)
+        {
+            pixels[n].AsSpan(0, plane).CopyTo(memory.Slice(n * plane, plane));
+            ClipPixelPool.Return(pixels[n]);
+        }
+        return Rows(_model.GetImageFeatures(pixel_values.to(DType, Device)));                  // (B, D)
     }
 
     private static float[][] Rows(Tensor features)

@@ -23,42 +23,123 @@ public static class ClipBench
         var pixels = processor.Preprocess(ImageDecoder.Decode(jpeg, new ImageLimits()));
         Console.WriteLine($"model {modelFolder}; input JPEG 640x480 ({jpeg.Length / 1024} KiB) -> {processor.ImageSize}px; torch threads {get_num_threads()}");
 
-        // 0. What the served path adds before the model: JPEG decode + Pillow-exact resize + normalise, one thread.
-        var preprocessPerSecond = PreprocessPerSecond(jpeg, processor, budget / 2);
+        // 0. What the served path adds before the model, one thread: JPEG decode, then Pillow-exact resize + crop +
+        //    normalise (the windowed resize against the full resize + crop it replaced, interleaved).
+        var steps = PreprocessSteps(jpeg, processor, budget / 2);
 
-        // 1. Plain forward pass, this process, same tensors.
-        double plain1, plain32;
-        using (var model = ClipCheckpoint.Load(modelFolder, CPU, ScalarType.Float32))
-        {
-            plain1 = ImagesPerSecond(model, pixels, processor.ImageSize, batch: 1, budget);
-            plain32 = ImagesPerSecond(model, pixels, processor.ImageSize, batch: 32, budget);
-        }
-
-        // 2. The same model served: CLIP service + gateway as real processes on loopback.
+        // 1. The plain forward pass (this process, same tensors) and 2. the same model served: CLIP service + gateway
+        //    as real processes on loopback, the clients calling the gateway and, to see what the proxy hop costs, the
+        //    service directly. The three run in alternating rounds (plain, gateway, direct, plain, ...) so that load
+        //    from other jobs on the machine hits all three alike; only one of them runs at a time.
+        using var model = ClipCheckpoint.Load(modelFolder, CPU, ScalarType.Float32);
         using var clip = await ServiceProcess.StartAsync(BuildOutputs.Dll("services/Clip", "Clip"), [$"--Clip:ModelPath={modelFolder}"],
             startTimeout: TimeSpan.FromMinutes(3));
         using var gateway = await ServiceProcess.StartAsync(BuildOutputs.Dll("gateway", "Gateway"), [$"--Gateway:Upstreams:Clip={clip.Address}"]);
-        using var channel = GrpcChannel.ForAddress(gateway.Address, new GrpcChannelOptions { MaxSendMessageSize = 64 << 20 });
-        var client = new ClipService.ClipServiceClient(channel);
-        await WarmUpAsync(client, jpeg);
+        using var gatewayChannel = GrpcChannel.ForAddress(gateway.Address, new GrpcChannelOptions { MaxSendMessageSize = 64 << 20 });
+        using var directChannel = GrpcChannel.ForAddress(clip.Address, new GrpcChannelOptions { MaxSendMessageSize = 64 << 20 });
+        var viaGateway = new ClipService.ClipServiceClient(gatewayChannel);
+        var direct = new ClipService.ClipServiceClient(directChannel);
+        await WarmUpAsync(viaGateway, jpeg);
+        await WarmUpAsync(direct, jpeg);
 
-        var served1 = await ServedAsync(client, jpeg, imagesPerCall: 1, concurrency: 1, budget);
-        var served32 = await ServedAsync(client, jpeg, imagesPerCall: 32, concurrency: 1, budget);
-        var served64 = await ServedAsync(client, jpeg, imagesPerCall: 1, concurrency: 64, budget);
-        var stats = (await client.GetModelInfoAsync(new GetModelInfoRequest())).Stats;
+        Result served1, served32, served64;
+        try
+        {
+            served1 = await AlternatingAsync(() => ImagesPerSecond(model, pixels, processor.ImageSize, batch: 1, budget / 2),
+                viaGateway, direct, jpeg, imagesPerCall: 1, concurrency: 1, budget);
+            served32 = await AlternatingAsync(() => ImagesPerSecond(model, pixels, processor.ImageSize, batch: 32, budget / 2),
+                viaGateway, direct, jpeg, imagesPerCall: 32, concurrency: 1, budget);
+            served64 = await AlternatingAsync(() => ImagesPerSecond(model, pixels, processor.ImageSize, batch: 32, budget / 2),
+                viaGateway, direct, jpeg, imagesPerCall: 1, concurrency: 64, budget);
+        }
+        catch (Grpc.Core.RpcException)
+        {
+            Console.Error.WriteLine($"--- CLIP service output ---\n{clip.Output}\n--- gateway output ---\n{gateway.Output}");
+            throw;
+        }
+        var stats = (await viaGateway.GetModelInfoAsync(new GetModelInfoRequest())).Stats;
 
         Console.WriteLine();
-        Console.WriteLine("| case | plain forward (img/s) | through gateway (img/s) | ratio served/plain |");
-        Console.WriteLine("|---|---|---|---|");
-        Row("batch 1 (sequential calls, 1 image each)", plain1, served1);
-        Row("batch 32 (one call with 32 images)", plain32, served32);
-        Row("64 concurrent single-image clients (vs plain batch 32)", plain32, served64);
-        Console.WriteLine($"\nJPEG decode + preprocess alone (one thread): {preprocessPerSecond:F1} img/s ({1000 / preprocessPerSecond:F1} ms per image)");
+        Console.WriteLine("| case | plain forward (img/s) | through gateway (img/s) | direct to service (img/s) | gateway/plain | direct/plain |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        Row("batch 1 (sequential calls, 1 image each)", served1);
+        Row("batch 32 (one call with 32 images)", served32);
+        Row("64 concurrent single-image clients (vs plain batch 32)", served64);
+        Console.WriteLine($"\nOne thread, per 640x480 JPEG: decode {steps.DecodeMs:F2} ms; resize + crop + normalise {steps.WindowedMs:F2} ms " +
+            $"(full resize, then crop + normalise: {steps.FullMs:F2} ms); decode + preprocess {1000 / (steps.DecodeMs + steps.WindowedMs):F1} img/s");
         Console.WriteLine($"server batching: {stats.BatchesRun} passes for {stats.ItemsRun} images, largest pass {stats.MaxRequestsInBatch} requests");
     }
 
-    private static void Row(string name, double plain, double served) =>
-        Console.WriteLine($"| {name} | {plain:F1} | {served:F1} | {served / plain:F2} |");
+    private sealed record Result(double Plain, double Gateway, double Direct);
+
+    private static void Row(string name, Result r) =>
+        Console.WriteLine($"| {name} | {r.Plain:F1} | {r.Gateway:F1} | {r.Direct:F1} | {r.Gateway / r.Plain:F2} | {r.Direct / r.Plain:F2} |");
+
+    // Two rounds of (plain, gateway, direct), budget / 2 each; images/s of each over its own rounds.
+    private static async Task<Result> AlternatingAsync(Func<double> plain, ClipService.ClipServiceClient viaGateway,
+        ClipService.ClipServiceClient direct, byte[] jpeg, int imagesPerCall, int concurrency, TimeSpan budget)
+    {
+        double local = 0, gateway = 0, straight = 0;
+        for (var round = 0; round < 2; round++)
+        {
+            local += plain() / 2;
+            gateway += await ServedAsync(viaGateway, jpeg, imagesPerCall, concurrency, budget / 2) / 2;
+            straight += await ServedAsync(direct, jpeg, imagesPerCall, concurrency, budget / 2) / 2;
+        }
+        return new Result(local, gateway, straight);
+    }
+
+    private sealed record Steps(double DecodeMs, double WindowedMs, double FullMs);
+
+    // Milliseconds per image of each step, the two resize variants interleaved (ABAB) so machine noise hits both.
+    private static Steps PreprocessSteps(byte[] jpeg, ClipImageProcessor processor, TimeSpan budget)
+    {
+        var decoded = ImageDecoder.Decode(jpeg, new ImageLimits());
+        var output = new float[3 * processor.ImageSize * processor.ImageSize];
+        var decode = TimeOf(() => ImageDecoder.Decode(jpeg, new ImageLimits()), budget / 3);
+        double windowed = 0, full = 0;
+        for (var round = 0; round < 4; round++)
+        {
+            windowed += TimeOf(() => processor.PreprocessInto(decoded, output), budget / 12) / 4;
+            full += TimeOf(() => FullResizeThenCrop(processor, decoded), budget / 12) / 4;
+        }
+        return new Steps(decode, windowed, full);
+    }
+
+    // The pre-window path, for comparison: resize the whole image, crop the center, normalise per pixel.
+    private static float[] FullResizeThenCrop(ClipImageProcessor processor, DecodedImage image)
+    {
+        var c = processor.Config;
+        var size = c.ShortestEdge ?? processor.ImageSize;
+        var (w, h) = image.Width <= image.Height
+            ? (size, (int)((double)((long)size * image.Height) / image.Width))
+            : ((int)((double)((long)size * image.Width) / image.Height), size);
+        var rgb = PilResize.Resize(image.Rgb, image.Width, image.Height, 3, w, h, c.Resample);
+        var crop = processor.ImageSize;
+        int top = (h - crop) / 2, left = (w - crop) / 2, plane = crop * crop;
+        var output = new float[3 * plane];
+        for (var ch = 0; ch < 3; ch++)
+            for (var y = 0; y < crop; y++)
+                for (var x = 0; x < crop; x++)
+                {
+                    var v = (float)(rgb[((y + top) * w + x + left) * 3 + ch] * c.RescaleFactor);
+                    output[ch * plane + y * crop + x] = (v - c.ImageMean[ch]) / c.ImageStd[ch];
+                }
+        return output;
+    }
+
+    private static double TimeOf(Action action, TimeSpan budget)
+    {
+        action();
+        var watch = Stopwatch.StartNew();
+        var n = 0;
+        while (watch.Elapsed < budget || n < 3)
+        {
+            action();
+            n++;
+        }
+        return watch.Elapsed.TotalMilliseconds / n;
+    }
 
     private static double ImagesPerSecond(ClipModel model, float[] pixels, int size, int batch, TimeSpan budget)
     {
@@ -72,19 +153,6 @@ public static class ClipBench
         {
             Once();
             images += batch;
-        }
-        return images / watch.Elapsed.TotalSeconds;
-    }
-
-    private static double PreprocessPerSecond(byte[] jpeg, ClipImageProcessor processor, TimeSpan budget)
-    {
-        processor.Preprocess(ImageDecoder.Decode(jpeg, new ImageLimits()));
-        var watch = Stopwatch.StartNew();
-        var images = 0;
-        while (watch.Elapsed < budget || images < 3)
-        {
-            processor.Preprocess(ImageDecoder.Decode(jpeg, new ImageLimits()));
-            images++;
         }
         return images / watch.Elapsed.TotalSeconds;
     }

@@ -79,7 +79,10 @@ public static class ClipRequestMapper
         try
         {
             var decoded = ImageDecoder.Decode(image.Data.Span, Limits(o));
-            return processor.Preprocess(decoded);
+            var (height, width) = processor.OutputSize(decoded.Width, decoded.Height);
+            var pixels = ClipPixelPool.Rent(3 * height * width); // back to the pool once copied into the batch tensor
+            processor.PreprocessInto(decoded, pixels);
+            return pixels;
         }
         catch (InputRejectedException e)
         {

@@ -44,39 +44,78 @@ public sealed class ClipImageProcessor
     public float[] Preprocess(DecodedImage image)
     {
         ArgumentNullException.ThrowIfNull(image);
-        var (height, width, rgb) = (image.Height, image.Width, image.Rgb);
+        var (height, width) = OutputSize(image.Width, image.Height);
+        var output = new float[Channels * height * width];
+        PreprocessInto(image, output);
+        return output;
+    }
 
-        // 1. Resize (uint8 in, uint8 out).
-        if (Config.DoResize)
-        {
-            var (newHeight, newWidth) = ResizedSize(width, height);
-            rgb = PilResize.Resize(rgb, width, height, Channels, newWidth, newHeight, Config.Resample);
-            (height, width) = (newHeight, newWidth);
-        }
+    /// <summary>
+    /// <see cref="Preprocess"/> written into <paramref name="destination"/> (3 × H × W floats, e.g. a pooled buffer or a
+    /// batch tensor's memory) with no intermediate float image: the resize computes only the pixels the center crop
+    /// keeps (<see cref="PilResize.ResizeWindow"/>), and rescale + normalise + HWC→CHW is one pass through a per-channel
+    /// table of the 256 byte values (the same float32 operations as transformers', so the same bits).
+    /// </summary>
+    public void PreprocessInto(DecodedImage image, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var (height, width) = OutputSize(image.Width, image.Height);
+        if (destination.Length != Channels * height * width)
+            throw new ArgumentException($"expected {Channels * height * width} floats for 3x{height}x{width}, got {destination.Length}", nameof(destination));
 
-        // 2. Center crop, still uint8.
+        // 1-2. Resize (uint8 in, uint8 out) and center crop, as one windowed resize. The crop window may reach past
+        // the resized image (transformers pads with zeros): only the part inside is resized.
+        var (resizedHeight, resizedWidth) = Config.DoResize ? ResizedSize(image.Width, image.Height) : (image.Height, image.Width);
+        int top = 0, left = 0;
         if (Config.DoCenterCrop)
         {
-            rgb = CenterCrop(rgb, width, height, Config.CropWidth, Config.CropHeight);
-            (height, width) = (Config.CropHeight, Config.CropWidth);
+            top = FloorDiv(resizedHeight - height, 2);    // transformers' center_crop window (negative = padding)
+            left = FloorDiv(resizedWidth - width, 2);
         }
+        int y0 = Math.Max(top, 0), x0 = Math.Max(left, 0);
+        int y1 = Math.Min(top + height, resizedHeight), x1 = Math.Min(left + width, resizedWidth);
+        var inside = PilResize.ResizeWindow(image.Rgb, image.Width, image.Height, Channels, resizedWidth, resizedHeight,
+            x0, y0, x1 - x0, y1 - y0, Config.DoResize ? Config.Resample : PilResample.Bicubic); // (y1-y0, x1-x0, 3)
 
-        // 3-5. Rescale, normalise, HWC -> CHW.
+        // 3-5. Rescale, normalise, HWC -> CHW through the table; zero bytes where the crop padded.
+        var table = Table;
         var plane = height * width;
-        var output = new float[Channels * plane];
+        var insideWidth = x1 - x0;
+        for (var c = 0; c < Channels; c++)
+        {
+            var lut = table.AsSpan(c * 256, 256);
+            var channel = destination.Slice(c * plane, plane);
+            if (y1 - y0 != height || insideWidth != width)
+                channel.Fill(lut[0]);
+            for (var y = y0; y < y1; y++)
+            {
+                var row = channel.Slice((y - top) * width + (x0 - left), insideWidth);
+                var source = inside.AsSpan((y - y0) * insideWidth * Channels, insideWidth * Channels);
+                for (var x = 0; x < row.Length; x++)
+                    row[x] = lut[source[x * Channels + c]];
+            }
+        }
+    }
+
+    // The float each (channel, byte value) becomes: rescale(): uint8 * python float is float64, then .astype(float32);
+    // normalize(): (image - mean) / std with float32 arrays, so float32 arithmetic.
+    private float[] Table => _table ??= BuildTable();
+    private float[]? _table;
+
+    private float[] BuildTable()
+    {
+        var table = new float[Channels * 256];
         for (var c = 0; c < Channels; c++)
         {
             var mean = Config.ImageMean[c];
             var std = Config.ImageStd[c];
-            for (var i = 0; i < plane; i++)
+            for (var v = 0; v < 256; v++)
             {
-                // rescale(): uint8 * python float is float64, then .astype(float32).
-                var x = Config.DoRescale ? (float)(rgb[i * Channels + c] * Config.RescaleFactor) : rgb[i * Channels + c];
-                // normalize(): (image - mean) / std with float32 arrays, so float32 arithmetic.
-                output[c * plane + i] = Config.DoNormalize ? (x - mean) / std : x;
+                var x = Config.DoRescale ? (float)(v * Config.RescaleFactor) : v;
+                table[c * 256 + v] = Config.DoNormalize ? (x - mean) / std : x;
             }
         }
-        return output;
+        return table;
     }
 
     /// <summary>Stacks preprocessed images into a float32 CPU tensor (N, 3, H, W); all must come out the same size.</summary>
@@ -110,34 +149,10 @@ public sealed class ClipImageProcessor
         return width <= height ? (newLong, size) : (size, newLong);
     }
 
-    /// <summary>
-    /// transformers' center_crop: the window starts at top = (h - crop_h) // 2, left = (w - crop_w) // 2 (floor
-    /// division). Where the image is smaller than the crop, transformers pastes it on a zero canvas at
-    /// ceil((crop - size) / 2) and takes the whole canvas: in image coordinates that is the same floor formula
-    /// (negative), with zeros outside the image.
-    /// </summary>
-    private static byte[] CenterCrop(byte[] rgb, int width, int height, int cropWidth, int cropHeight)
-    {
-        if (width == cropWidth && height == cropHeight)
-            return rgb;
-        var top = FloorDiv(height - cropHeight, 2);
-        var left = FloorDiv(width - cropWidth, 2);
-
-        var output = new byte[cropWidth * cropHeight * Channels]; // zeros = padding
-        for (var y = 0; y < cropHeight; y++)
-        {
-            var sy = y + top;
-            if (sy < 0 || sy >= height) continue;
-            for (var x = 0; x < cropWidth; x++)
-            {
-                var sx = x + left;
-                if (sx < 0 || sx >= width) continue;
-                Array.Copy(rgb, (sy * width + sx) * Channels, output, (y * cropWidth + x) * Channels, Channels);
-            }
-        }
-        return output;
-    }
-
+    // transformers' center_crop: the window starts at top = (h - crop_h) // 2, left = (w - crop_w) // 2 (floor
+    // division). Where the image is smaller than the crop, transformers pastes it on a zero canvas at
+    // ceil((crop - size) / 2) and takes the whole canvas: in image coordinates that is the same floor formula
+    // (negative), with zeros outside the image.
     // Python's // rounds toward negative infinity; C#'s / toward zero.
     private static int FloorDiv(int a, int b) => (int)Math.Floor((double)a / b);
 }

@@ -34,13 +34,32 @@ public static class PilResize
     /// to (<paramref name="outHeight"/>, <paramref name="outWidth"/>, channels). Same size returns a copy, as Pillow does.
     /// </summary>
     public static byte[] Resize(ReadOnlySpan<byte> pixels, int inWidth, int inHeight, int channels,
-        int outWidth, int outHeight, PilResample filter = PilResample.Bicubic)
+        int outWidth, int outHeight, PilResample filter = PilResample.Bicubic) =>
+        ResizeWindow(pixels, inWidth, inHeight, channels, outWidth, outHeight, 0, 0, outWidth, outHeight, filter);
+
+    /// <summary>
+    /// The window (<paramref name="windowLeft"/>, <paramref name="windowTop"/>, <paramref name="windowWidth"/> ×
+    /// <paramref name="windowHeight"/>) of <see cref="Resize(ReadOnlySpan{byte}, int, int, int, int, int, PilResample)"/>'s
+    /// output, computed without the rest: resize followed by a crop (CLIP's shortest-edge resize + center crop) in one
+    /// step. Every output pixel depends only on its own coefficients, so the bytes equal the crop of the full resize;
+    /// only the source rows and output columns the window needs are computed. The window must lie inside the output.
+    /// </summary>
+    public static byte[] ResizeWindow(ReadOnlySpan<byte> pixels, int inWidth, int inHeight, int channels,
+        int outWidth, int outHeight, int windowLeft, int windowTop, int windowWidth, int windowHeight,
+        PilResample filter = PilResample.Bicubic)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inWidth);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inHeight);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outWidth);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outHeight);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(channels);
+        ArgumentOutOfRangeException.ThrowIfNegative(windowLeft);
+        ArgumentOutOfRangeException.ThrowIfNegative(windowTop);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(windowWidth);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(windowHeight);
+        if (windowLeft + windowWidth > outWidth || windowTop + windowHeight > outHeight)
+            throw new ArgumentException(
+                $"window {windowWidth}x{windowHeight} at ({windowLeft}, {windowTop}) is outside the {outWidth}x{outHeight} output");
         if (pixels.Length != (long)inWidth * inHeight * channels)
             throw new ArgumentException(
                 $"expected {(long)inWidth * inHeight * channels} bytes for {inWidth}x{inHeight}x{channels}, got {pixels.Length}",
@@ -50,29 +69,46 @@ public static class PilResize
         var needHorizontal = outWidth != inWidth;
         var needVertical = outHeight != inHeight;
         if (!needHorizontal && !needVertical)
-            return pixels.ToArray();
+            return Crop(pixels, inWidth, channels, windowLeft, windowTop, windowWidth, windowHeight);
 
         // Vertical coefficients first: they say which source rows the horizontal pass must produce.
-        var vertical = Coefficients.Compute(inHeight, outHeight, kernel);
-        var firstRow = vertical.Bounds[0];
-        var lastRow = vertical.Bounds[(outHeight - 1) * 2] + vertical.Bounds[(outHeight - 1) * 2 + 1];
+        int firstRow = windowTop, lastRow = windowTop + windowHeight; // source rows, when there is no vertical pass
+        Coefficients? vertical = null;
+        if (needVertical)
+        {
+            vertical = Coefficients.Compute(inHeight, outHeight, kernel, windowTop, windowHeight);
+            firstRow = vertical.Bounds.Where((_, i) => i % 2 == 0).Min();
+            lastRow = Enumerable.Range(0, windowHeight).Max(i => vertical.Bounds[i * 2] + vertical.Bounds[i * 2 + 1]);
+        }
 
         byte[]? source = null;
         var sourceWidth = inWidth;
+        var sourceLeft = windowLeft; // column of the window in the source rows the vertical pass reads
         if (needHorizontal)
         {
-            var horizontal = Coefficients.Compute(inWidth, outWidth, kernel);
-            for (var i = 0; i < outHeight; i++)
-                vertical.Bounds[i * 2] -= firstRow; // rows of the intermediate image start at firstRow
-            source = ResampleHorizontal(pixels, inWidth, channels, firstRow, lastRow - firstRow, outWidth, horizontal);
-            sourceWidth = outWidth;
+            var horizontal = Coefficients.Compute(inWidth, outWidth, kernel, windowLeft, windowWidth);
+            source = ResampleHorizontal(pixels, inWidth, channels, firstRow, lastRow - firstRow, windowWidth, horizontal);
+            sourceWidth = windowWidth;
+            sourceLeft = 0;
             if (!needVertical)
                 return source;
         }
+        for (var i = 0; i < windowHeight; i++)
+            vertical!.Bounds[i * 2] -= firstRow; // rows of the (intermediate) image start at firstRow
 
-        return source is null
-            ? ResampleVertical(pixels, sourceWidth, channels, outHeight, vertical)
-            : ResampleVertical(source, sourceWidth, channels, outHeight, vertical);
+        var rows = source is null
+            ? pixels.Slice(firstRow * inWidth * channels, (lastRow - firstRow) * inWidth * channels)
+            : source;
+        return ResampleVertical(rows, sourceWidth, channels, sourceLeft, windowWidth, windowHeight, vertical!);
+    }
+
+    private static byte[] Crop(ReadOnlySpan<byte> pixels, int width, int channels, int left, int top, int cropWidth, int cropHeight)
+    {
+        var output = new byte[(long)cropWidth * cropHeight * channels];
+        for (var y = 0; y < cropHeight; y++)
+            pixels.Slice(((top + y) * width + left) * channels, cropWidth * channels)
+                .CopyTo(output.AsSpan(y * cropWidth * channels, cropWidth * channels));
+        return output;
     }
 
     // (rows, outWidth, C) <- (rows starting at rowOffset, inWidth, C). Integer sums are exact (wrapping like C's
@@ -92,11 +128,10 @@ public static class PilResize
                 var count = c.Bounds[xx * 2 + 1];
                 var window = inRow.Slice(c.Bounds[xx * 2] * channels, count * channels);
                 var weights = k.AsSpan(xx * c.KernelSize, count);
-                sums.Fill(1 << (PrecisionBits - 1));
                 if (channels == 3)
                 {
                     // RGB, the common case: one pass over the window, as Pillow does for its 3-band images.
-                    int s0 = sums[0], s1 = sums[1], s2 = sums[2];
+                    int s0 = 1 << (PrecisionBits - 1), s1 = s0, s2 = s0;
                     for (var x = 0; x < weights.Length; x++)
                     {
                         var w = weights[x];
@@ -104,14 +139,15 @@ public static class PilResize
                         s1 += window[x * 3 + 1] * w;
                         s2 += window[x * 3 + 2] * w;
                     }
-                    (sums[0], sums[1], sums[2]) = (s0, s1, s2);
+                    outRow[xx * 3] = Clip8(s0);
+                    outRow[xx * 3 + 1] = Clip8(s1);
+                    outRow[xx * 3 + 2] = Clip8(s2);
+                    continue;
                 }
-                else
-                {
-                    for (var x = 0; x < weights.Length; x++)
-                        for (var ch = 0; ch < channels; ch++)
-                            sums[ch] += window[x * channels + ch] * weights[x];
-                }
+                sums.Fill(1 << (PrecisionBits - 1));
+                for (var x = 0; x < weights.Length; x++)
+                    for (var ch = 0; ch < channels; ch++)
+                        sums[ch] += window[x * channels + ch] * weights[x];
                 for (var ch = 0; ch < channels; ch++)
                     outRow[xx * channels + ch] = Clip8(sums[ch]);
             }
@@ -119,11 +155,13 @@ public static class PilResize
         return output;
     }
 
-    // (outHeight, width, C) <- (rows, width, C): each output row is a weighted sum of whole input rows, accumulated
-    // row by row (cache friendly; the same integer sums as Pillow's column-by-column loop).
-    private static byte[] ResampleVertical(ReadOnlySpan<byte> input, int width, int channels, int outHeight,
-        Coefficients c)
+    // (outHeight, width, C) <- columns [left, left + width) of (rows, inWidth, C): each output row is a weighted sum of
+    // whole input rows, accumulated row by row with SIMD (cache friendly; the same integer sums as Pillow's
+    // column-by-column loop).
+    private static byte[] ResampleVertical(ReadOnlySpan<byte> input, int inWidth, int channels, int left, int width,
+        int outHeight, Coefficients c)
     {
+        var inStride = inWidth * channels;
         var stride = width * channels;
         var output = new byte[(long)outHeight * stride];
         var k = c.FixedPoint();
@@ -134,17 +172,43 @@ public static class PilResize
             var weights = k.AsSpan(yy * c.KernelSize, c.Bounds[yy * 2 + 1]);
             Array.Fill(sums, 1 << (PrecisionBits - 1));
             for (var y = 0; y < weights.Length; y++)
-            {
-                var w = weights[y];
-                var inRow = input.Slice((y + ymin) * stride, stride);
-                for (var i = 0; i < inRow.Length; i++)
-                    sums[i] += inRow[i] * w;
-            }
+                MultiplyAdd(input.Slice((y + ymin) * inStride + left * channels, stride), weights[y], sums);
             var outRow = output.AsSpan(yy * stride, stride);
             for (var i = 0; i < outRow.Length; i++)
                 outRow[i] = Clip8(sums[i]);
         }
         return output;
+    }
+
+    // sums[i] += row[i] * w, wrapping int arithmetic (exact: the same bits in any order or vector width).
+    private static void MultiplyAdd(ReadOnlySpan<byte> row, int w, Span<int> sums)
+    {
+        var i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated && row.Length >= System.Numerics.Vector<byte>.Count)
+        {
+            var n = System.Numerics.Vector<int>.Count;
+            var weight = new System.Numerics.Vector<int>(w);
+            for (; i + System.Numerics.Vector<byte>.Count <= row.Length; i += System.Numerics.Vector<byte>.Count)
+            {
+                var bytes = new System.Numerics.Vector<byte>(row.Slice(i));
+                System.Numerics.Vector.Widen(bytes, out var lo16, out var hi16);
+                System.Numerics.Vector.Widen(lo16, out var a, out var b);
+                System.Numerics.Vector.Widen(hi16, out var c, out var d);
+                var s = sums.Slice(i);
+                Accumulate(s, 0, System.Numerics.Vector.AsVectorInt32(a), weight);
+                Accumulate(s, n, System.Numerics.Vector.AsVectorInt32(b), weight);
+                Accumulate(s, 2 * n, System.Numerics.Vector.AsVectorInt32(c), weight);
+                Accumulate(s, 3 * n, System.Numerics.Vector.AsVectorInt32(d), weight);
+            }
+        }
+        for (; i < row.Length; i++)
+            sums[i] += row[i] * w;
+    }
+
+    private static void Accumulate(Span<int> sums, int offset, System.Numerics.Vector<int> values, System.Numerics.Vector<int> weight)
+    {
+        var target = sums.Slice(offset, System.Numerics.Vector<int>.Count);
+        (new System.Numerics.Vector<int>(target) + values * weight).CopyTo(target);
     }
 
     // Pillow's clip8 lookup table maps (ss >> PRECISION_BITS) in -640..639 to 0..255 by clamping.
@@ -212,8 +276,10 @@ public static class PilResize
         public required int[] Bounds { get; init; }
         public required double[] Weights { get; init; }
 
-        public static Coefficients Compute(int inSize, int outSize, Kernel kernel)
+        /// <summary>The coefficients of output pixels [first, first + count) of an outSize resize (all by default).</summary>
+        public static Coefficients Compute(int inSize, int outSize, Kernel kernel, int first = 0, int count = -1)
         {
+            if (count < 0) count = outSize;
             // Pillow passes the box as floats; the full image (0, inSize) is exact in float.
             float in0 = 0f, in1 = inSize;
             var scale = (double)(in1 - in0) / outSize;
@@ -223,12 +289,12 @@ public static class PilResize
             if ((long)outSize * kernelSize > Array.MaxLength)
                 throw new ArgumentOutOfRangeException(nameof(outSize), "resize coefficient table too large");
 
-            var weights = new double[outSize * kernelSize];
-            var bounds = new int[outSize * 2];
+            var weights = new double[count * kernelSize];
+            var bounds = new int[count * 2];
             var inverseScale = 1.0 / filterScale;
-            for (var xx = 0; xx < outSize; xx++)
+            for (var xx = 0; xx < count; xx++)
             {
-                var center = in0 + (xx + 0.5) * scale;
+                var center = in0 + (xx + first + 0.5) * scale;
                 // (int) truncates toward zero, as C's cast does: these are Pillow's "round the value" lines.
                 var xmin = Math.Max((int)(center - support + 0.5), 0);
                 var xmax = Math.Min((int)(center + support + 0.5), inSize) - xmin;

@@ -126,4 +126,46 @@ public sealed class ClipImageProcessorTests
         Assert.Equal(processor.Preprocess(images[1]), batch[1].data<float>().ToArray());
         Assert.Equal(4, processor.ImageSize);
     }
+    [Theory]
+    [InlineData(640, 480)]   // landscape: crop cuts columns
+    [InlineData(300, 451)]   // portrait: crop cuts rows
+    [InlineData(150, 90)]    // upscaled
+    [InlineData(224, 224)]   // no resize, no crop
+    public void PreprocessInto_RandomImage_EqualsFullResizeThenCropThenPerPixelNormalise(int width, int height)
+    {
+        // The pre-window algorithm written out: resize the whole image, crop the center, rescale in double, normalise
+        // in float32 per pixel. The windowed resize and the lookup table must give the same bits.
+        var processor = new ClipImageProcessor(ClipImageProcessorConfig.Parse("{}"));
+        var rgb = new byte[width * height * 3];
+        new Random(7).NextBytes(rgb);
+        var image = new DecodedImage(width, height, rgb);
+        var c = processor.Config;
+        var (rw, rh) = width <= height ? (224, (int)((double)(224L * height) / width)) : ((int)((double)(224L * width) / height), 224);
+        var resized = PilResize.Resize(rgb, width, height, 3, rw, rh, c.Resample);
+        int top = (rh - 224) / 2, left = (rw - 224) / 2, plane = 224 * 224;
+        var expected = new float[3 * plane];
+        for (var ch = 0; ch < 3; ch++)
+            for (var y = 0; y < 224; y++)
+                for (var x = 0; x < 224; x++)
+                {
+                    var v = (float)(resized[((y + top) * rw + x + left) * 3 + ch] * c.RescaleFactor);
+                    expected[ch * plane + y * 224 + x] = (v - c.ImageMean[ch]) / c.ImageStd[ch];
+                }
+        var output = new float[3 * plane];
+        output.AsSpan().Fill(float.NaN); // every element must be written
+
+        processor.PreprocessInto(image, output);
+
+        Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), output.Select(BitConverter.SingleToInt32Bits));
+    }
+
+    [Fact]
+    public void PreprocessInto_WrongLength_ThrowsNamingSize()
+    {
+        var processor = new ClipImageProcessor(ClipImageProcessorConfig.Parse("{}"));
+
+        var e = Assert.Throws<ArgumentException>(() => processor.PreprocessInto(Numbered(8, 8), new float[10]));
+
+        Assert.Contains("3x224x224", e.Message, StringComparison.Ordinal);
+    }
 }

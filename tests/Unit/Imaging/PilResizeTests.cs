@@ -121,6 +121,40 @@ public sealed class PilResizeTests
         Assert.Equal(stepwise, combined);
     }
 
+    [Theory]
+    [InlineData(640, 480, 3, 298, 224, 37, 0, 224, 224)]   // CLIP: shortest edge 224, center crop of a landscape image
+    [InlineData(480, 640, 3, 224, 298, 0, 37, 224, 224)]   // portrait: the window skips rows
+    [InlineData(50, 40, 1, 50, 30, 5, 3, 20, 21)]          // vertical pass only
+    [InlineData(50, 40, 4, 23, 40, 2, 9, 17, 30)]          // horizontal pass only
+    [InlineData(30, 20, 3, 30, 20, 4, 2, 10, 11)]          // same size: a plain crop
+    [InlineData(20, 15, 3, 61, 47, 0, 0, 61, 47)]          // upscale, the whole output
+    [InlineData(97, 13, 3, 40, 29, 39, 28, 1, 1)]          // one pixel in the corner
+    public void ResizeWindow_AnyWindow_EqualsCropOfFullResize(int w, int h, int channels, int outW, int outH, int left, int top, int windowW, int windowH)
+    {
+        var pixels = RandomPixels(w * h * channels, seed: 5);
+        foreach (var filter in new[] { PilResample.Bicubic, PilResample.Bilinear, PilResample.Lanczos, PilResample.Box })
+        {
+            var full = PilResize.Resize(pixels, w, h, channels, outW, outH, filter);
+
+            var window = PilResize.ResizeWindow(pixels, w, h, channels, outW, outH, left, top, windowW, windowH, filter);
+
+            var expected = new byte[windowW * windowH * channels];
+            for (var y = 0; y < windowH; y++)
+                Array.Copy(full, ((top + y) * outW + left) * channels, expected, y * windowW * channels, windowW * channels);
+            Assert.Equal(expected, window);
+        }
+    }
+
+    [Fact]
+    public void ResizeWindow_OutsideOutput_Throws()
+    {
+        var pixels = RandomPixels(10 * 10 * 3, seed: 6);
+
+        var e = Assert.Throws<ArgumentException>(() => PilResize.ResizeWindow(pixels, 10, 10, 3, 8, 8, 4, 0, 5, 8));
+
+        Assert.Contains("outside the 8x8 output", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Resize_Channels_AreIndependent()
     {

@@ -4,16 +4,30 @@ using MultiModal.Tests.Bench;
 // Usage: MultiModal.Tests.Bench --model <clip-folder> [--seconds N]
 //        MultiModal.Tests.Bench --diffusion <sd-folder> [--size 512] [--steps 2] [--target-steps 20] [--unet-iters 2] [--device cpu]
 //        MultiModal.Tests.Bench --vision <llava-folder> [--decode-tokens N]
+//        MultiModal.Tests.Bench --vision-dtypes <llava-folder> [--golden <golden llava folder>] [--decode-tokens N] [--rounds R]
 //        MultiModal.Tests.Bench --load <llava-folder | diffusers-folder>
 //        MultiModal.Tests.Bench --soak <models-folder> [--minutes 30] [--out tests/Bench/soak]
 //        MultiModal.Tests.Bench --peers <anchors onnx dir> [--clip <clip-folder>] [--sd <sd15-folder>] [--only clip,unet,vae|sd]
 //                                   [--rounds 7] [--sd-rounds 3] [--torch-logs <kit log dir>]
 //        MultiModal.Tests.Bench --overload <models-folder> [--seconds 60] [--services clip,vision,diffusion]
+// oneMKL's vendor dispatch and NNPACK off before the first tensor op, as every service does (TorchRuntime).
+MultiModal.Models.Runtime.TorchRuntime.Initialize();
 if (Option("--peers") is { } onnxDir)
 {
     return MultiModal.Tests.Bench.Peers.PeersBench.Run(new MultiModal.Tests.Bench.Peers.PeersBench.Options(Path.GetFullPath(onnxDir),
         Option("--clip") is { } c ? Path.GetFullPath(c) : null, Option("--sd") is { } s ? Path.GetFullPath(s) : null,
         MultiModal.Tests.Bench.Peers.PeersBench.Sections(Option("--only")), Int("--rounds", 7), Int("--sd-rounds", 3), Option("--torch-logs")));
+}
+if (args.Contains("--gemv"))
+{
+    GemvBench.Run(Int("--rounds", 5));
+    return 0;
+}
+if (Option("--vision-dtypes") is { } dtypeFolder)
+{
+    LlavaDtypeBench.Run(Path.GetFullPath(dtypeFolder), Option("--golden") is { } g ? Path.GetFullPath(g) : null,
+        Int("--decode-tokens", 8), Int("--rounds", 3));
+    return 0;
 }
 if (Option("--diffusion") is { } sdFolder)
 {

@@ -132,7 +132,7 @@ public static class VisionBench
         }
     }
 
-    private static (double MsPerStep, double TokensPerSecond) Measure(LlavaGenerator generator, int n, int steps)
+    internal static (double MsPerStep, double TokensPerSecond) Measure(LlavaGenerator generator, int n, int steps)
     {
         var sequences = Enumerable.Range(0, n).Select(i => generator.Start(
             generator.Tokenizer.Encode(LlavaPrompt.Build($"Question {i}: what is shown on a test card?", images: 0)), null,
@@ -154,7 +154,7 @@ public static class VisionBench
     // A random-weight model may emit EOS: a finished sequence drops out, as in the service.
     private static List<GenerationSequence> Running(List<GenerationSequence> sequences) => sequences.Where(s => !s.IsFinished).ToList();
 
-    private static double CopyBandwidthGBs(long bytes)
+    internal static double CopyBandwidthGBs(long bytes)
     {
         using var src = rand(bytes / 4);
         using var dst = empty_like(src);

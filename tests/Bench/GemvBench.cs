@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using MultiModal.Models.Runtime;
+using static TorchSharp.torch;
+
+namespace MultiModal.Tests.Bench;
+
+/// <summary>
+/// Decode-shaped products: x (M, 2048) through 8 distinct (5632, 2048) weights (370 MB in float32, beyond the caches),
+/// float32 and bf16, M = 1 and 2, several formulations; weight GB/s of each, interleaved in rounds.
+/// </summary>
+public static class GemvBench
+{
+    public static void Run(int rounds)
+    {
+        TorchRuntime.Initialize();
+        Console.WriteLine($"threads {get_num_threads()}; CPU {CpuFeatures.ModelName}; copy {VisionBench.CopyBandwidthGBs(512L << 20):F1} GB/s");
+        const int n = 5632, k = 2048, count = 8;
+        foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+        {
+            var weights = Enumerable.Range(0, count).Select(_ => (randn(n, k) * 0.02).to(dtype)).ToArray();
+            var bytes = (double)n * k * weights[0].ElementSize * count;
+            foreach (var m in new[] { 1, 2 })
+            {
+                using var x = randn(m, k).to(dtype);
+                var ways = new (string Name, Func<Tensor, Tensor, Tensor> Op)[]
+                {
+                    ("linear(x, W)", (x, w) => nn.functional.linear(x, w)),
+                    ("matmul(W, x^T)", (x, w) => matmul(w, x.t())),
+                    ("mv(W, x) per row", (x, w) => x.shape[0] == 1 ? mv(w, x[0]).unsqueeze(0) : stack(Enumerable.Range(0, (int)x.shape[0]).Select(r => mv(w, x[r])).ToArray())),
+                };
+                foreach (var (name, op) in ways)
+                {
+                    using (var scope = NewDisposeScope()) foreach (var w in weights) op(x, w);
+                    var best = double.MaxValue;
+                    for (var r = 0; r < rounds; r++)
+                    {
+                        using var scope = NewDisposeScope();
+                        var watch = Stopwatch.StartNew();
+                        foreach (var w in weights) op(x, w);
+                        best = Math.Min(best, watch.Elapsed.TotalSeconds);
+                    }
+                    Console.WriteLine($"| {dtype} | M={m} | {name} | {bytes / best / 1e9:F1} GB/s |");
+                }
+            }
+            foreach (var w in weights) w.Dispose();
+        }
+    }
+}

@@ -14,6 +14,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using MultiModal.Models.Layers;
 
 namespace MultiModal.Models.Llava;
 
@@ -193,13 +194,13 @@ public sealed class LlamaKvCache : IDisposable
 
 internal sealed class LlamaMlp : Module<Tensor, Tensor>
 {
-    private readonly Linear gate_proj, up_proj, down_proj;
+    private readonly GemvLinear gate_proj, up_proj, down_proj;
 
     public LlamaMlp(LlamaConfig c, Device? device = null) : base(nameof(LlamaMlp))
     {
-        gate_proj = Linear(c.HiddenSize, c.IntermediateSize, hasBias: false, device: device);
-        up_proj = Linear(c.HiddenSize, c.IntermediateSize, hasBias: false, device: device);
-        down_proj = Linear(c.IntermediateSize, c.HiddenSize, hasBias: false, device: device);
+        gate_proj = new GemvLinear(c.HiddenSize, c.IntermediateSize, hasBias: false, device: device);
+        up_proj = new GemvLinear(c.HiddenSize, c.IntermediateSize, hasBias: false, device: device);
+        down_proj = new GemvLinear(c.IntermediateSize, c.HiddenSize, hasBias: false, device: device);
         RegisterComponents();
     }
 
@@ -216,17 +217,17 @@ internal sealed class LlamaMlp : Module<Tensor, Tensor>
 
 internal sealed class LlamaAttention : nn.Module
 {
-    private readonly Linear q_proj, k_proj, v_proj, o_proj;
+    private readonly GemvLinear q_proj, k_proj, v_proj, o_proj;
     private readonly int _layerIdx;
     private readonly long _numHeads, _numKvHeads, _headDim;
 
     public LlamaAttention(LlamaConfig c, int layerIdx, Device? device = null) : base(nameof(LlamaAttention))
     {
         (_layerIdx, _numHeads, _numKvHeads, _headDim) = (layerIdx, c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim);
-        q_proj = Linear(c.HiddenSize, c.NumAttentionHeads * c.HeadDim, hasBias: c.AttentionBias, device: device);
-        k_proj = Linear(c.HiddenSize, c.NumKeyValueHeads * c.HeadDim, hasBias: c.AttentionBias, device: device);
-        v_proj = Linear(c.HiddenSize, c.NumKeyValueHeads * c.HeadDim, hasBias: c.AttentionBias, device: device);
-        o_proj = Linear(c.NumAttentionHeads * c.HeadDim, c.HiddenSize, hasBias: c.AttentionBias, device: device);
+        q_proj = new GemvLinear(c.HiddenSize, c.NumAttentionHeads * c.HeadDim, hasBias: c.AttentionBias, device: device);
+        k_proj = new GemvLinear(c.HiddenSize, c.NumKeyValueHeads * c.HeadDim, hasBias: c.AttentionBias, device: device);
+        v_proj = new GemvLinear(c.HiddenSize, c.NumKeyValueHeads * c.HeadDim, hasBias: c.AttentionBias, device: device);
+        o_proj = new GemvLinear(c.NumAttentionHeads * c.HeadDim, c.HiddenSize, hasBias: c.AttentionBias, device: device);
         RegisterComponents();
     }
 
@@ -418,13 +419,13 @@ public sealed class LlamaModel : nn.Module
 public sealed class LlamaForCausalLM : nn.Module
 {
     private readonly LlamaModel model;
-    private readonly Linear? lm_head;
+    private readonly GemvLinear? lm_head;
 
     public LlamaForCausalLM(LlamaConfig config, Device? device = null) : base(nameof(LlamaForCausalLM))
     {
         model = new LlamaModel(config, device);
         if (!config.TieWordEmbeddings)
-            lm_head = Linear(config.HiddenSize, config.VocabSize, hasBias: false, device: device);
+            lm_head = new GemvLinear(config.HiddenSize, config.VocabSize, hasBias: false, device: device);
         RegisterComponents();
     }
 
@@ -434,7 +435,7 @@ public sealed class LlamaForCausalLM : nn.Module
     /// <summary>lm_head(hidden) as float32, like transformers' <c>logits.float()</c>. (B, T, C) → (B, T, V)</summary>
     public Tensor Logits(Tensor hidden_states)
     {
-        using var logits = lm_head is not null ? lm_head.call(hidden_states) : functional.linear(hidden_states, model.EmbedWeight);
+        using var logits = lm_head is not null ? lm_head.call(hidden_states) : GemvLinear.Linear(hidden_states, model.EmbedWeight, null);
         return logits.to(ScalarType.Float32);
     }
 

@@ -1,0 +1,73 @@
+// torch.nn.Linear (weight (out, in), bias (out)) with the same state-dict keys and default init, whose bfloat16 CPU
+// products with one or two rows (a language model's decode step) go through CpuGemv: they are bound by the weight
+// bytes read, and libtorch reads bfloat16 weights at half the speed it reads float32 ones. Everything else (float32,
+// whose 1-2 row products libtorch runs at memory speed once oneMKL dispatches by CPU features; more rows; other
+// devices) is functional.linear. Numbers: float32 accumulation in another order, rounded once to bfloat16, as
+// libtorch's bfloat16 linear does.
+using MultiModal.Models.Runtime;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MultiModal.Models.Layers;
+
+/// <summary>A linear layer whose decode-shaped products on the CPU read each weight once at memory speed.</summary>
+public sealed class GemvLinear : Module<Tensor, Tensor>
+{
+    private readonly Parameter weight;
+    private readonly Parameter? bias;
+
+    public GemvLinear(long inFeatures, long outFeatures, bool hasBias = true, Device? device = null) : base(nameof(GemvLinear))
+    {
+        weight = new Parameter(empty(outFeatures, inFeatures, device: device), requires_grad: false);
+        if (hasBias)
+            bias = new Parameter(empty(outFeatures, device: device), requires_grad: false);
+        ResetParameters(inFeatures);
+        RegisterComponents();
+    }
+
+    /// <summary>Off: every product goes to functional.linear (benchmarks compare both in one process).</summary>
+    public static bool UseGemvOnCpu { get; set; } = true;
+
+    public Tensor Weight => weight;
+
+    // input: (…, in) → (…, out)
+    public override Tensor forward(Tensor input) => Linear(input, weight, bias);
+
+    /// <summary>functional.linear(input, weight, bias), through CpuGemv where the product is decode-shaped.</summary>
+    public static unsafe Tensor Linear(Tensor input, Tensor weight, Tensor? bias)
+    {
+        if (!TakesCpuGemv(input, weight))
+            return functional.linear(input, weight, bias);
+        long n = weight.shape[0], k = weight.shape[1];
+        using var scope = NewDisposeScope();
+        var x = input.to(ScalarType.Float32).contiguous();
+        var y = empty([.. input.shape[..^1], n], ScalarType.Float32);
+        CpuGemv.MultiplyBf16((float*)TensorMemory.DataPointer(x), (int)(x.numel() / k), (ushort*)TensorMemory.DataPointer(weight),
+            (int)n, (int)k, (float*)TensorMemory.DataPointer(y), get_num_threads());
+        if (bias is not null)
+            y.add_(bias);
+        return y.to(input.dtype).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Whether <see cref="Linear"/> sends this product through CpuGemv (CPU, bfloat16, 1-2 rows, contiguous W).</summary>
+    public static bool TakesCpuGemv(Tensor input, Tensor weight) =>
+        UseGemvOnCpu && input.device_type == DeviceType.CPU && weight.device_type == DeviceType.CPU
+        && weight.dim() == 2 && input.dim() >= 1 && input.shape[^1] == weight.shape[1]
+        && weight.dtype == ScalarType.BFloat16 && input.dtype == ScalarType.BFloat16
+        && weight.is_contiguous() && input.numel() / weight.shape[1] is >= 1 and <= CpuGemv.MaxRows
+        && weight.shape[0] <= int.MaxValue && weight.shape[1] <= int.MaxValue;
+
+    // torch.nn.Linear.reset_parameters: kaiming_uniform_(a=√5) on the weight and U(±1/√fan_in) on the bias, which both
+    // come to U(±1/√fan_in). Skipped on the meta device, where the loader materializes every parameter.
+    private void ResetParameters(long fanIn)
+    {
+        if (weight.device_type == DeviceType.META)
+            return;
+        using var _ = no_grad();
+        var bound = 1.0 / Math.Sqrt(fanIn);
+        weight.uniform_(-bound, bound);
+        bias?.uniform_(-bound, bound);
+    }
+}

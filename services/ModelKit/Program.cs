@@ -1,9 +1,13 @@
 using MultiModal.ModelKit;
+using MultiModal.ModelKit.Fetch;
 
 // Usage: ModelKit clip <out-dir> [--preset small|vit-b-32|vit-l-14] [--seed N]
 //        ModelKit sd <out-dir> [--preset tiny|sd15] [--seed N]
 //        ModelKit llava <out-dir> [--preset tiny|tinyllama-vitl336] [--seed N]
+//        ModelKit fetch <org/name> --to <dir> [--revision R] [--files globs] [--endpoint URL] [--token-file F] [--offline]
 var kind = args.ElementAtOrDefault(0);
+if (kind == "fetch")
+    return await FetchCommand.RunAsync(args);
 var outDir = args.ElementAtOrDefault(1);
 var preset = Option("--preset", kind is "sd" or "llava" ? "tiny" : "small");
 var seed = long.Parse(Option("--seed", "0"));
@@ -25,6 +29,7 @@ switch (kind)
         Console.Error.WriteLine("usage: ModelKit clip <out-dir> [--preset small|vit-b-32|vit-l-14] [--seed N]");
         Console.Error.WriteLine("       ModelKit sd <out-dir> [--preset tiny|sd15] [--seed N]");
         Console.Error.WriteLine("       ModelKit llava <out-dir> [--preset tiny|tinyllama-vitl336] [--seed N]");
+        Console.Error.WriteLine("       " + FetchCommand.Usage);
         return 2;
 }
 

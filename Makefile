@@ -10,6 +10,7 @@
 #   make bench          all benchmarks (bench-clip, bench-vision, bench-diffusion, bench-load; method and results: tests/Bench/README.md)
 #   make bench-peers    every result as a ratio to ONNX Runtime in the same process (after `make peers-prep`; PEERS_ARGS="--only clip")
 #   make bench-overload each service through the gateway at ~10x what it serves (not in CI; tests/Bench/README.md)
+#   make images         the four CPU container images with buildah (make image-archive: OCI archives; build/images/README.md)
 #   make soak MINUTES=30  the fleet under mixed load, RSS/heap/threads/fds sampled into tests/Bench/soak/ (not in CI)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -32,7 +33,7 @@ VISION_DLL := $(call out,services/Vision,Vision)
 MODELKIT_DLL := $(call out,services/ModelKit,ModelKit)
 BENCH_DLL := tests/Bench/bin/$(CONFIG)/net10.0/MultiModal.Tests.Bench.dll
 
-.PHONY: build test test-unit test-golden test-integration proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all k8s-render clean
+.PHONY: build test test-unit test-golden test-integration proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all images image-archive k8s-render clean
 
 build:
 	$(DOTNET) build MultiModal.Services.sln -c $(CONFIG) -v q -nologo
@@ -150,6 +151,15 @@ fuzz: build
 
 fuzz-all: build
 	@for t in $(FUZZ_TARGETS); do tests/Fuzz/fuzz.sh $$t $(SECONDS) $(CONFIG) $(FUZZ_TIMEOUT_MS) || exit 1; done
+
+# Container images (buildah, daemonless; build/images/README.md): make images [IMAGES="clip gateway"], image-archive.
+IMAGES ?= gateway clip vision diffusion
+
+images:
+	@build/images/build.sh $(IMAGES)
+
+image-archive: images
+	@build/images/archive.sh
 
 k8s-render:
 	kubectl kustomize k8s/overlays/dev >/dev/null && kubectl kustomize k8s/overlays/prod >/dev/null && echo "k8s overlays render"

@@ -18,6 +18,12 @@ namespace MultiModal.Core.Hosting;
 /// <summary>What every gRPC host (clip, vision, diffusion) gets: h2c Kestrel, gRPC with error mapping, reflection, health, logging, OpenTelemetry.</summary>
 public static class ServiceDefaults
 {
+    /// <summary>grpc.health.v1 service name Kubernetes' liveness probes ask (k8s/base; tests/Unit/K8s ties them).</summary>
+    public const string LivenessService = "liveness";
+
+    /// <summary>grpc.health.v1 service name the startup and readiness probes ask: SERVING once the model is loaded.</summary>
+    public const string ReadinessService = "readiness";
+
     /// <summary>Health check tag of checks that say the process is alive (grpc.health.v1 service <c>liveness</c>).</summary>
     public const string LiveTag = "live";
 
@@ -82,8 +88,8 @@ public static class ServiceDefaults
             .AddGrpcHealthChecks(health =>
             {
                 health.Services.Map("", _ => true);
-                health.Services.Map("liveness", check => check.Tags.Contains(LiveTag));
-                health.Services.Map("readiness", check => check.Tags.Contains(ReadyTag));
+                health.Services.Map(LivenessService, check => check.Tags.Contains(LiveTag));
+                health.Services.Map(ReadinessService, check => check.Tags.Contains(ReadyTag));
             })
             .AddCheck("process", () => HealthCheckResult.Healthy("Process is running."), tags: [LiveTag])
             .AddCheck<ReadinessHealthCheck>("model", tags: [ReadyTag]);

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""`make test-images [IMAGES="gateway clip"]`: the kubelet's job done by hand on this machine, for the images that
+`make images` built. For each Deployment of the rendered dev overlay (k8s/overlays/dev), as its manifest says:
+the init containers, then the container, each with the image, command/args (else the image's entrypoint), env and
+volume mounts (/models a host folder, /tmp a fresh one), as the pod's runAsUser/runAsGroup, via
+`buildah run --isolation chroot` on the host network. The one thing replaced is cluster DNS: the gateway's upstream
+URLs name Services (http://clip:5101), here they point at 127.0.0.1 with the same port. Then, through the gateway
+container only: grpc.health.v1 readiness SERVING for every image, and the Python example client's calls for every
+model service started (EmbedTexts/Classify, DescribeStream, GenerateImage stream). Exit 0 only if all of it held.
+Not covered: readOnlyRootFilesystem (buildah run has no read-only root); the init container's and services' writes
+outside /models and /tmp would show up as failures in a cluster, not here."""
+import os, re, shutil, subprocess, sys, tempfile, time, signal
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+STORAGE = os.environ.get("STORAGE_DRIVER", "vfs")
+os.environ.setdefault("CONTAINERS_CONF", os.path.join(ROOT, "build/images/containers.conf"))
+WANTED = (os.environ.get("IMAGES") or "gateway clip vision diffusion").split()
+ORDER = ["clip", "vision", "diffusion", "gateway"]          # the gateway last: its upstreams are up by then
+
+
+def buildah(*args, **kw):
+    return subprocess.run(["buildah", "--storage-driver", STORAGE, *args], check=True, text=True, capture_output=True, **kw).stdout.strip()
+
+
+def health(port, service, deadline):
+    """grpc.health.v1.Health/Check over h2c without generated stubs: HealthCheckRequest{service} is field 1."""
+    import grpc
+    request = b"\x0a" + bytes([len(service)]) + service.encode()
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        check = channel.unary_unary("/grpc.health.v1.Health/Check", request_serializer=None, response_deserializer=None)
+        while True:
+            try:
+                if check(request, timeout=2) == b"\x08\x01":           # status: SERVING
+                    return True
+            except grpc.RpcError:
+                pass
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.5)
+
+
+def main():
+    if shutil.which("buildah") is None:
+        print("test-images: buildah is not installed (apt-get install buildah); skipping", file=sys.stderr)
+        return 0
+    rendered = subprocess.run(["kubectl", "kustomize", os.path.join(ROOT, "k8s/overlays/dev")], check=True, text=True, capture_output=True).stdout
+    deployments = {d["metadata"]["name"]: d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "Deployment"}
+    work = tempfile.mkdtemp(prefix="test-images-")
+    models = os.path.join(work, "models")
+    os.makedirs(models)
+    containers, processes, failures = [], [], []
+    try:
+        for name in [n for n in ORDER if n in WANTED]:
+            pod = deployments[name]["spec"]["template"]["spec"]
+            user = f'{pod["securityContext"]["runAsUser"]}:{pod["securityContext"].get("runAsGroup", pod["securityContext"]["runAsUser"])}'
+            os.chown(models, *map(int, user.split(":")))           # fsGroup's effect on the emptyDir
+            for spec in pod.get("initContainers", []) + pod["containers"]:
+                is_init = spec in pod.get("initContainers", [])
+                tmp = tempfile.mkdtemp(dir=work)
+                os.chown(tmp, *map(int, user.split(":")))
+                container = buildah("from", "-q", spec["image"])
+                containers.append(container)
+                command = spec.get("command") or buildah("inspect", "--format", "{{json .OCIv1.Config.Entrypoint}}", spec["image"])
+                command = yaml.safe_load(command) if isinstance(command, str) else command
+                argv = list(command) + list(spec.get("args", []))
+                env = []
+                for e in spec.get("env", []):
+                    value = e.get("value", "")
+                    if e["name"].startswith("Gateway__Upstreams__"):
+                        value = re.sub(r"//[a-z0-9.-]+:", "//127.0.0.1:", value)   # cluster DNS → this host
+                    env += ["--env", f'{e["name"]}={value}']
+                mounts = []
+                for m in spec.get("volumeMounts", []):
+                    host = {"models": models, "tmp": tmp}.get(m["name"])
+                    if host:
+                        mounts += ["-v", f'{host}:{m["mountPath"]}' + (":ro" if m.get("readOnly") else "")]
+                run = ["buildah", "--storage-driver", STORAGE, "run", "--isolation", "chroot", "--user", user,
+                       *env, *mounts, container, "--", *argv]
+                log = open(os.path.join(work, f'{name}-{spec["name"]}.log'), "w")
+                print(f"test-images: {name}/{spec['name']}: {' '.join(argv)} as {user}", flush=True)
+                if is_init:
+                    if subprocess.run(run, stdout=log, stderr=subprocess.STDOUT).returncode != 0:
+                        failures.append(f"{name}/{spec['name']} (init) failed: {open(log.name).read()[-2000:]}")
+                        raise StopIteration
+                    continue
+                processes.append((name, subprocess.Popen(run, stdout=log, stderr=subprocess.STDOUT, start_new_session=True), log.name))
+                port = next(p["containerPort"] for p in spec["ports"] if p["name"] == "grpc")
+                probe = spec["readinessProbe"]["grpc"]["service"]
+                if not health(port, probe, time.monotonic() + 180):
+                    failures.append(f"{name}: grpc health '{probe}' on :{port} never SERVING: {open(log.name).read()[-2000:]}")
+                    raise StopIteration
+                print(f"test-images: {name} ready on :{port}", flush=True)
+        if "gateway" in WANTED:
+            gateway = next(p["containerPort"] for p in deployments["gateway"]["spec"]["template"]["spec"]["containers"][0]["ports"] if p["name"] == "grpc")
+            for service in [s for s in ["clip", "vision", "diffusion"] if s in WANTED]:
+                full = {"clip": "multimodal.clip.v1.ClipService", "vision": "multimodal.vision.v1.VisionService",
+                        "diffusion": "multimodal.diffusion.v1.DiffusionService"}[service]
+                if not health(gateway, full, time.monotonic() + 30):
+                    failures.append(f"gateway reports {full} not SERVING")
+            client = os.path.join(ROOT, "examples/python/run.sh")
+            if [s for s in WANTED if s != "gateway"]:
+                result = subprocess.run([client, f"127.0.0.1:{gateway}"], text=True, capture_output=True,
+                                        env={**os.environ, "EXAMPLE_SERVICES": " ".join(s for s in WANTED if s != "gateway")})
+                print(result.stdout[-3000:])
+                if result.returncode != 0:
+                    failures.append(f"example client through the gateway container failed: {result.stderr[-2000:]}")
+    except StopIteration:
+        pass
+    finally:
+        for name, process, _ in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+        for name, process, _ in processes:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        for container in containers:
+            subprocess.run(["buildah", "--storage-driver", STORAGE, "rm", container], capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+    for failure in failures:
+        print(f"test-images: FAILED: {failure}", file=sys.stderr)
+    if not failures:
+        print(f"test-images: passed: {' '.join(n for n in ORDER if n in WANTED)}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -168,6 +168,7 @@ for lang in $languages; do
   if [ "$with_keys" = 1 ]; then
     MULTIMODAL_API_KEY= timeout 120 "${cmd[@]}" "$address" "$work/$lang-nokey" examples/red-circle.png >"$out.nokey" 2>&1 && { cat "$out.nokey" >&2; fail "$lang client without an API key succeeded"; }
     grep -qE '^Failed: UNAUTHENTICATED' "$out.nokey" || { cat "$out.nokey" >&2; fail "$lang client without a key: no UNAUTHENTICATED"; }
+    sed "/^$/d; s/^/  $lang without key | /" "$out.nokey"
   fi
   sed "s/^/  $lang | /" "$out"
   echo "examples: $lang ok in $((SECONDS - t0)) s$([ "$with_keys" = 1 ] && echo ", UNAUTHENTICATED without its key")"

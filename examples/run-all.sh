@@ -164,7 +164,7 @@ for lang in $languages; do
   check_images "$work/$lang-images" || fail "$lang client images"
   grep -E '^(EmbedTexts|Classify):' "$out" >"$work/$lang.stable"
   cmp -s "$work/$lang.stable" "$work/${languages%% *}.stable" \
-    || { diff "$work/${languages%% *}.stable" "$work/$lang.stable" >&2; fail "$lang printed other values than ${languages%% *}"; }
+    || { diff "$work/${languages%% *}.stable" "$work/$lang.stable" >&2 || true; fail "$lang printed other values than ${languages%% *}"; }
   if [ "$with_keys" = 1 ]; then
     MULTIMODAL_API_KEY= timeout 120 "${cmd[@]}" "$address" "$work/$lang-nokey" examples/red-circle.png >"$out.nokey" 2>&1 && { cat "$out.nokey" >&2; fail "$lang client without an API key succeeded"; }
     grep -qE '^Failed: UNAUTHENTICATED' "$out.nokey" || { cat "$out.nokey" >&2; fail "$lang client without a key: no UNAUTHENTICATED"; }

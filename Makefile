@@ -1,6 +1,7 @@
 # MultiModal.Services — one entry point for building, testing and running the fleet.
 #   make run            the whole fleet on built-in small models, gateway on $(PORT) (default 8080); Ctrl-C stops it
-#   make test           everything CI runs (buf lint, unit, golden, integration)
+#   make test           everything CI runs (buf lint, unit, golden, integration, example clients)
+#   make test-examples  the C#, Node, Python and C++ clients in examples/ against a fleet of their own (examples/README.md)
 #   make run-clip MODEL=<hf-clip-folder> PORT=<n>        one CLIP service in the foreground
 #   make run-vision MODEL=<llava-hf-folder> PORT=<n>     one Vision service in the foreground
 #   make run-diffusion MODEL=<diffusers-folder> PORT=<n> one Diffusion service in the foreground
@@ -32,8 +33,10 @@ DIFFUSION_DLL := $(call out,services/Diffusion,Diffusion)
 VISION_DLL := $(call out,services/Vision,Vision)
 MODELKIT_DLL := $(call out,services/ModelKit,ModelKit)
 BENCH_DLL := tests/Bench/bin/$(CONFIG)/net10.0/MultiModal.Tests.Bench.dll
+# 1: the example clients also run against a gateway with a keys file (with their key: pass; without: UNAUTHENTICATED).
+EXAMPLES_WITH_API_KEYS ?= 0
 
-.PHONY: build test test-unit test-golden test-integration proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all images image-archive k8s-render clean
+.PHONY: build test test-unit test-golden test-integration test-examples proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all images image-archive k8s-render clean
 
 build:
 	$(DOTNET) build MultiModal.Services.sln -c $(CONFIG) -v q -nologo
@@ -58,11 +61,16 @@ $(MODELS)/sd/model_index.json:
 	$(DOTNET) build services/ModelKit/ModelKit.csproj -c $(CONFIG) -v q -nologo
 	$(DOTNET) $(MODELKIT_DLL) sd $(MODELS)/sd --preset tiny --seed 0
 
-test: build proto-lint
+test: build proto-lint models
 	@build/run-tests.sh $(CONFIG) tests/Unit tests/Golden tests/Integration
+	@EXAMPLES_WITH_API_KEYS=$(EXAMPLES_WITH_API_KEYS) examples/run-all.sh $(CONFIG)
 
 test-unit test-golden test-integration: build
 	@build/run-tests.sh $(CONFIG) tests/$(patsubst test-%,%,$@)
+
+# Needs the Debian packages of examples/install-deps.sh (CI runs it); EXAMPLES_LANGUAGES="python node" runs a subset.
+test-examples: build models
+	@EXAMPLES_WITH_API_KEYS=$(EXAMPLES_WITH_API_KEYS) examples/run-all.sh $(CONFIG)
 
 run: build models
 	@build/run-fleet.sh $(CONFIG) $(PORT) $(MODELS)

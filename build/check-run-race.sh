@@ -9,8 +9,22 @@ model=$1 config=${2:-Release}
 cd "$(dirname "$0")/.."
 [ -f "$model/config.json" ] || { echo "check-run-race: no CLIP model in $model (make models)" >&2; exit 2; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-ready() { [ "$(curl -s --http2-prior-knowledge -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/healthz" 2>/dev/null)" = 200 ]; }
+# A port in the ephemeral-free range with nothing listening on it (bash only: no python on every CI image).
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 30000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+# Ready: /healthz answers 200 over h2c (curl), or, without curl, Kestrel's listening line and the model-loaded line.
+ready() { # port log
+  if command -v curl >/dev/null; then
+    [ "$(curl -s --http2-prior-knowledge -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/healthz" 2>/dev/null)" = 200 ]
+  else
+    grep -q "Now listening on: http://127.0.0.1:$1" "$2" && grep -qi "model.*loaded\|loaded.*model" "$2"
+  fi
+}
 
 ports=("$(free_port)" "$(free_port)")
 [ "${ports[0]}" != "${ports[1]}" ] || ports[1]=$(free_port)
@@ -30,7 +44,7 @@ status=0
 for i in 0 1; do
   port=${ports[$i]} up=
   for _ in $(seq 1 480); do                            # 4 min: one build of the tree plus two model loads
-    if ready "$port"; then up=1; break; fi
+    if ready "$port" "${logs[$i]}"; then up=1; break; fi
     kill -0 "${pids[$i]}" 2>/dev/null || break           # make exited: the replica died
     sleep 0.5
   done

@@ -1,7 +1,8 @@
 # MultiModal.Services — one entry point for building, testing and running the fleet.
 #   make run            the whole fleet on built-in small models, gateway on $(PORT) (default 8080); Ctrl-C stops it
-#   make test           everything CI runs (buf lint, unit, golden, integration, example clients)
+#   make test           everything CI runs (buf lint, unit, golden, integration, example clients, two `make run-clip` at once)
 #   make test-examples  the C#, Node, Python and C++ clients in examples/ against a fleet of their own (examples/README.md)
+#   make test-failover [FAILOVER_SECONDS=30]  kill -9 one of two CLIP replicas under 32 clients' load (issue 9; gateway/README.md)
 #   make run-clip MODEL=<hf-clip-folder> PORT=<n>        one CLIP service in the foreground
 #   make run-vision MODEL=<llava-hf-folder> PORT=<n>     one Vision service in the foreground
 #   make run-diffusion MODEL=<diffusers-folder> PORT=<n> one Diffusion service in the foreground
@@ -36,10 +37,24 @@ BENCH_DLL := tests/Bench/bin/$(CONFIG)/net10.0/MultiModal.Tests.Bench.dll
 # 1: the example clients also run against a gateway with a keys file (with their key: pass; without: UNAUTHENTICATED).
 EXAMPLES_WITH_API_KEYS ?= 0
 
-.PHONY: build test test-unit test-golden test-integration test-examples proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all images image-archive k8s-render clean
+.PHONY: build built test test-failover check-run-race test-unit test-golden test-integration test-examples proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all images image-archive k8s-render clean
+
+# Builds run under a lock (build/locked-build.sh), and run-* targets depend on `built`: a stamp newer than every
+# source, so starting two replicas at once (make run-clip PORT=a & make run-clip PORT=b) builds at most once and
+# never rewrites bin/ under a running replica.
+STAMP := .build-stamp.$(CONFIG)
+SOURCES := $(shell find services gateway tests protos build -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' \
+	-o -name '*.props' -o -name '*.targets' -o -name 'appsettings*.json' \) -not -path '*/bin/*' -not -path '*/obj/*') \
+	Directory.Build.props Directory.Build.targets Directory.Packages.props global.json MultiModal.Services.sln
+LOCKED_BUILD = build/locked-build.sh --stamp $(STAMP) -- $(DOTNET) build MultiModal.Services.sln -c $(CONFIG) -v q -nologo
 
 build:
-	$(DOTNET) build MultiModal.Services.sln -c $(CONFIG) -v q -nologo
+	$(LOCKED_BUILD)
+
+built: $(STAMP)
+
+$(STAMP): $(SOURCES)
+	$(LOCKED_BUILD)
 
 $(BUF):
 	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION) >/dev/null
@@ -50,20 +65,32 @@ proto-lint: $(BUF)
 models: $(MODELS)/clip/model.safetensors $(MODELS)/sd/model_index.json $(MODELS)/llava/model.safetensors
 
 $(MODELS)/clip/model.safetensors:
-	$(DOTNET) build services/ModelKit/ModelKit.csproj -c $(CONFIG) -v q -nologo
+	build/locked-build.sh -- $(DOTNET) build services/ModelKit/ModelKit.csproj -c $(CONFIG) -v q -nologo
 	$(DOTNET) $(MODELKIT_DLL) clip $(MODELS)/clip --preset small --seed 0
 
 $(MODELS)/llava/model.safetensors:
-	$(DOTNET) build services/ModelKit/ModelKit.csproj -c $(CONFIG) -v q -nologo
+	build/locked-build.sh -- $(DOTNET) build services/ModelKit/ModelKit.csproj -c $(CONFIG) -v q -nologo
 	$(DOTNET) $(MODELKIT_DLL) llava $(MODELS)/llava --preset tiny --seed 0
 
 $(MODELS)/sd/model_index.json:
-	$(DOTNET) build services/ModelKit/ModelKit.csproj -c $(CONFIG) -v q -nologo
+	build/locked-build.sh -- $(DOTNET) build services/ModelKit/ModelKit.csproj -c $(CONFIG) -v q -nologo
 	$(DOTNET) $(MODELKIT_DLL) sd $(MODELS)/sd --preset tiny --seed 0
 
 test: build proto-lint models
 	@build/run-tests.sh $(CONFIG) tests/Unit tests/Golden tests/Integration
 	@EXAMPLES_WITH_API_KEYS=$(EXAMPLES_WITH_API_KEYS) examples/run-all.sh $(CONFIG)
+	@$(MAKE) --no-print-directory check-run-race
+
+# Two `make run-clip` at once on free ports (the issue-9 build race): both must come up ready.
+check-run-race: models
+	build/check-run-race.sh $(MODELS)/clip $(CONFIG)
+
+# Issue 9's Done-when at full length: 32 clients for FAILOVER_SECONDS, one of two CLIP replicas killed with SIGKILL
+# and restarted; prints calls, failures, time to mark down and time to serve again (tests/Integration/Gateway/ClipFailoverTests.cs).
+FAILOVER_SECONDS ?= 30
+test-failover: build
+	FAILOVER_SECONDS=$(FAILOVER_SECONDS) FAILOVER_CLIENTS=32 $(DOTNET) test tests/Integration/Integration.csproj -c $(CONFIG) \
+		--no-build --nologo --filter "FullyQualifiedName~ClipFailoverTests" --logger "console;verbosity=detailed"
 
 test-unit test-golden test-integration: build
 	@build/run-tests.sh $(CONFIG) tests/$(patsubst test-%,%,$@)
@@ -72,25 +99,25 @@ test-unit test-golden test-integration: build
 test-examples: build models
 	@EXAMPLES_WITH_API_KEYS=$(EXAMPLES_WITH_API_KEYS) examples/run-all.sh $(CONFIG)
 
-run: build models
+run: built models
 	@build/run-fleet.sh $(CONFIG) $(PORT) $(MODELS)
 
-run-clip: build
+run-clip: built
 	@test -n "$(MODEL)" || { echo "usage: make run-clip MODEL=<hf-clip-folder> [PORT=5101]"; exit 2; }
 	$(DOTNET) $(CLIP_DLL) --contentRoot $(abspath $(dir $(CLIP_DLL))) --urls http://127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(CLIP_PORT)) \
 		--Clip:ModelPath=$(abspath $(MODEL))
 
-run-vision: build
+run-vision: built
 	@test -n "$(MODEL)" || { echo "usage: make run-vision MODEL=<llava-hf-folder> [PORT=5102]"; exit 2; }
 	$(DOTNET) $(VISION_DLL) --contentRoot $(abspath $(dir $(VISION_DLL))) --urls http://127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(VISION_PORT)) \
 		--Vision:ModelPath=$(abspath $(MODEL))
 
-run-diffusion: build
+run-diffusion: built
 	@test -n "$(MODEL)" || { echo "usage: make run-diffusion MODEL=<diffusers-sd-folder> [PORT=5103]"; exit 2; }
 	$(DOTNET) $(DIFFUSION_DLL) --contentRoot $(abspath $(dir $(DIFFUSION_DLL))) --urls http://127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(DIFFUSION_PORT)) \
 		--Diffusion:ModelPath=$(abspath $(MODEL))
 
-run-gateway: build
+run-gateway: built
 	$(DOTNET) $(GATEWAY_DLL) --contentRoot $(abspath $(dir $(GATEWAY_DLL))) --urls http://127.0.0.1:$(PORT) $(if $(CLIP),--Gateway:Upstreams:Clip=$(CLIP)) \
 		$(if $(VISION),--Gateway:Upstreams:Vision=$(VISION)) $(if $(DIFFUSION),--Gateway:Upstreams:Diffusion=$(DIFFUSION))
 

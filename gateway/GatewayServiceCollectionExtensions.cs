@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.ServiceDiscovery;
+using MultiModal.Gateway.Retry;
 using MultiModal.Telemetry;
 
 namespace MultiModal.Gateway;
@@ -40,6 +41,7 @@ public static class GatewayServiceCollectionExtensions
             .AddConfigFilter<UpstreamsConfigFilter>();
         builder.Services.Replace(ServiceDescriptor.Singleton<IForwarderHttpClientFactory, GatewayHttpClientFactory>());
         builder.Services.Replace(ServiceDescriptor.Singleton<IDestinationResolver, DnsRefreshTrigger>());
+        builder.Services.AddGatewayRetries();    // Gateway:Retry; MarkDownOnFailure / ProbeRestores health policies
 
         // The gateway's health is its own process only: a backend outage is YARP's business (it routes around it).
         // grpc.health.v1 reports UNKNOWN for a service mapped to no check, hence the explicit "self".
@@ -60,9 +62,16 @@ public static class GatewayServiceCollectionExtensions
     {
         app.MapHealthChecks(HealthPath);
         app.MapGrpcHealthChecksService();
-        // The default pipeline: session affinity, load balancing, passive health checks. No request timeouts:
-        // a generation may stream for many minutes; deadlines are the client's (grpc-timeout is forwarded).
-        app.MapReverseProxy();
+        // YARP's default pipeline (session affinity, load balancing, passive health checks) behind unary retries,
+        // which re-run it on another destination. No request timeouts: a generation may stream for many minutes;
+        // deadlines are the client's (grpc-timeout is forwarded).
+        app.MapReverseProxy(pipeline =>
+        {
+            pipeline.UseUnaryRetries();
+            pipeline.UseSessionAffinity();
+            pipeline.UseLoadBalancing();
+            pipeline.UsePassiveHealthChecks();
+        });
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MultiModal.Gateway");
         app.Lifetime.ApplicationStarted.Register(() =>

@@ -10,9 +10,16 @@ public static class GatewayFleet
     /// <paramref name="arguments"/> are added to the command line.
     /// </summary>
     public static Task<ServiceProcess> StartGatewayAsync(string cluster, Uri backend, IEnumerable<string>? arguments = null)
+        => StartGatewayAsync(cluster, [backend], arguments);
+
+    /// <summary>
+    /// Starts the gateway routing <paramref name="cluster"/> to several replicas, destinations
+    /// <c>&lt;cluster&gt;-0</c>, <c>&lt;cluster&gt;-1</c>, ... in the order given; the other clusters off.
+    /// </summary>
+    public static Task<ServiceProcess> StartGatewayAsync(string cluster, IReadOnlyList<Uri> backends, IEnumerable<string>? arguments = null)
     {
         string Upstream(string name) =>
-            $"--Gateway:Upstreams:{name}={(name.Equals(cluster, StringComparison.OrdinalIgnoreCase) ? backend.ToString() : "none")}";
+            $"--Gateway:Upstreams:{name}={(name.Equals(cluster, StringComparison.OrdinalIgnoreCase) ? string.Join(',', backends) : "none")}";
         return ServiceProcess.StartAsync(BuildOutputs.Dll("gateway", "Gateway"),
             [Upstream("Clip"), Upstream("Vision"), Upstream("Diffusion"), .. arguments ?? []]);
     }

@@ -10,13 +10,22 @@ need_buildah
 "$ROOT/build/images/base.sh"
 names=("$@"); [ ${#names[@]} -gt 0 ] || names=("${IMAGES[@]}")
 revision=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
-[ -z "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ] || revision="$revision-dirty"
+# Published from a copy of the tree (tracked files as they are now, changes included), so the RID-specific restore
+# never touches the working tree's obj/ while a build or a running replica uses it.
+src=$WORK/src
+rm -rf "$src"; mkdir -p "$src"
+if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+  [ -z "$(git -C "$ROOT" status --porcelain --untracked-files=no)" ] || revision="$revision-dirty"
+  (cd "$ROOT" && git ls-files -z | tar -c --null -T - --ignore-failed-read 2>/dev/null) | tar -x -C "$src"
+else
+  (cd "$ROOT" && tar -c --exclude=./.images --exclude='*/bin' --exclude='*/obj' .) | tar -x -C "$src"
+fi
 for name in "${names[@]}"; do
   [ -n "${PROJECT[$name]:-}" ] || { echo "images: unknown image '$name' (${IMAGES[*]})" >&2; exit 2; }
   context=$WORK/$name
   rm -rf "$context"; mkdir -p "$context"
   publish() {
-    dotnet publish "$ROOT/$1" -c Release -r linux-x64 --self-contained -p:TorchBackend="${TORCH_BACKEND:-cpu}" \
+    dotnet publish "$src/$1" -c Release -r linux-x64 --self-contained -p:TorchBackend="${TORCH_BACKEND:-cpu}" \
       -p:DebugType=none -p:GenerateDocumentationFile=false -o "$context/app" -v q -nologo
   }
   publish "${PROJECT[$name]}"

@@ -37,7 +37,7 @@ BENCH_DLL := tests/Bench/bin/$(CONFIG)/net10.0/MultiModal.Tests.Bench.dll
 # 1: the example clients also run against a gateway with a keys file (with their key: pass; without: UNAUTHENTICATED).
 EXAMPLES_WITH_API_KEYS ?= 0
 
-.PHONY: build built test test-failover check-run-race test-unit test-golden test-integration test-examples proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all images image-archive k8s-render clean
+.PHONY: build built test test-failover check-run-race test-unit test-golden test-integration test-examples proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all images image-archive test-images k8s-render clean
 
 # Builds run under a lock (build/locked-build.sh), and run-* targets depend on `built`: a stamp newer than every
 # source, so starting two replicas at once (make run-clip PORT=a & make run-clip PORT=b) builds at most once and
@@ -195,6 +195,10 @@ images:
 
 image-archive: images
 	@build/images/archive.sh
+
+# Runs the built images as k8s/overlays/dev says and calls each service through the gateway container (needs python3-yaml, python3-grpcio).
+test-images:
+	IMAGES="$(IMAGES)" /usr/bin/python3 build/images/test-images.py
 
 k8s-render:
 	kubectl kustomize k8s/overlays/dev >/dev/null && kubectl kustomize k8s/overlays/prod >/dev/null && echo "k8s overlays render"

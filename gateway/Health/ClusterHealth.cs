@@ -1,12 +1,13 @@
 using Grpc.AspNetCore.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Yarp.ReverseProxy;
+using Yarp.ReverseProxy.Model;
 
 namespace MultiModal.Gateway.Health;
 
 /// <summary>
 /// grpc.health.v1 per routed service at the gateway: <c>multimodal.clip.v1.ClipService</c> is SERVING while the
-/// YARP cluster it routes to has an available destination (not marked unhealthy by active or passive checks),
+/// YARP cluster it routes to has a destination not marked unhealthy by its active or passive checks,
 /// NOT_SERVING otherwise. The service names come from the routes (<c>/&lt;service&gt;/{**rest}</c>). These checks are
 /// tagged <see cref="Tag"/> and kept out of <c>""</c>, <c>liveness</c>, <c>readiness</c> and <c>/healthz</c>,
 /// which report the gateway process only (a backend outage must not restart the gateway).
@@ -49,16 +50,19 @@ public static class ClusterHealth
     }
 }
 
-/// <summary>Healthy while cluster <c>clusterId</c> has a destination YARP would route to.</summary>
+/// <summary>Healthy while cluster <c>clusterId</c> has a destination that is not unhealthy.</summary>
 internal sealed class ClusterHealthCheck(IProxyStateLookup proxy, string clusterId) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         if (!proxy.TryGetCluster(clusterId, out var cluster))
             return Task.FromResult(HealthCheckResult.Unhealthy($"Cluster {clusterId} is not configured."));
-        var available = cluster.DestinationsState.AvailableDestinations.Count;
-        return Task.FromResult(available > 0
-            ? HealthCheckResult.Healthy($"{available} of {cluster.DestinationsState.AllDestinations.Count} destinations available.")
+        // From each destination's own health, not AvailableDestinations: YARP falls back to every destination when
+        // none is healthy ("panic" routing), which would report SERVING with every replica down.
+        var all = cluster.DestinationsState.AllDestinations;
+        var healthy = all.Count(d => d.Health.Active != DestinationHealth.Unhealthy && d.Health.Passive != DestinationHealth.Unhealthy);
+        return Task.FromResult(healthy > 0
+            ? HealthCheckResult.Healthy($"{healthy} of {all.Count} destinations healthy.")
             : HealthCheckResult.Unhealthy($"Cluster {clusterId} has no healthy destination."));
     }
 }

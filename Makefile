@@ -1,5 +1,6 @@
 # MultiModal.Services — one entry point for building, testing and running the fleet.
 #   make run            the whole fleet on built-in small models, gateway on $(PORT) (default 8080); Ctrl-C stops it
+#                       (API_KEYS_FILE=<keys.json> turns API keys on at the gateway, also for run-gateway; gateway/README.md)
 #   make test           everything CI runs (buf lint, unit, golden, integration)
 #   make run-clip MODEL=<hf-clip-folder> PORT=<n>        one CLIP service in the foreground
 #   make run-vision MODEL=<llava-hf-folder> PORT=<n>     one Vision service in the foreground
@@ -9,6 +10,7 @@
 #   make fuzz TARGET=<name> SECONDS=<n>   AFL++ + SharpFuzz on one target (make fuzz-all SECONDS=<n>: each in turn; tests/Fuzz/README.md)
 #   make bench          all benchmarks (bench-clip, bench-vision, bench-diffusion, bench-load; method and results: tests/Bench/README.md)
 #   make bench-peers    every result as a ratio to ONNX Runtime in the same process (after `make peers-prep`; PEERS_ARGS="--only clip")
+#   make bench-gateway  EmbedTexts direct vs through the gateway (keys off/on): p50/p99, throughput at 1 and 64 clients
 #   make bench-overload each service through the gateway at ~10x what it serves (not in CI; tests/Bench/README.md)
 #   make soak MINUTES=30  the fleet under mixed load, RSS/heap/threads/fds sampled into tests/Bench/soak/ (not in CI)
 SHELL := /bin/bash
@@ -32,7 +34,7 @@ VISION_DLL := $(call out,services/Vision,Vision)
 MODELKIT_DLL := $(call out,services/ModelKit,ModelKit)
 BENCH_DLL := tests/Bench/bin/$(CONFIG)/net10.0/MultiModal.Tests.Bench.dll
 
-.PHONY: build test test-unit test-golden test-integration proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all k8s-render clean
+.PHONY: build test test-unit test-golden test-integration proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-gateway bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all k8s-render clean
 
 build:
 	$(DOTNET) build MultiModal.Services.sln -c $(CONFIG) -v q -nologo
@@ -64,7 +66,7 @@ test-unit test-golden test-integration: build
 	@build/run-tests.sh $(CONFIG) tests/$(patsubst test-%,%,$@)
 
 run: build models
-	@build/run-fleet.sh $(CONFIG) $(PORT) $(MODELS)
+	@build/run-fleet.sh $(CONFIG) $(PORT) $(MODELS) $(if $(API_KEYS_FILE),--Gateway:ApiKeysFile=$(abspath $(API_KEYS_FILE)))
 
 run-clip: build
 	@test -n "$(MODEL)" || { echo "usage: make run-clip MODEL=<hf-clip-folder> [PORT=5101]"; exit 2; }
@@ -83,7 +85,8 @@ run-diffusion: build
 
 run-gateway: build
 	$(DOTNET) $(GATEWAY_DLL) --contentRoot $(abspath $(dir $(GATEWAY_DLL))) --urls http://127.0.0.1:$(PORT) $(if $(CLIP),--Gateway:Upstreams:Clip=$(CLIP)) \
-		$(if $(VISION),--Gateway:Upstreams:Vision=$(VISION)) $(if $(DIFFUSION),--Gateway:Upstreams:Diffusion=$(DIFFUSION))
+		$(if $(VISION),--Gateway:Upstreams:Vision=$(VISION)) $(if $(DIFFUSION),--Gateway:Upstreams:Diffusion=$(DIFFUSION)) \
+		$(if $(API_KEYS_FILE),--Gateway:ApiKeysFile=$(abspath $(API_KEYS_FILE)))
 
 # `make bench` runs them all (CPU: ~20-30 min, most of it the SD 1.5-shaped UNet); bench-clip / bench-vision /
 # bench-diffusion / bench-load run one. Method and recorded results: tests/Bench/README.md.
@@ -100,6 +103,11 @@ bench-vision: build models
 bench-diffusion: build models
 	@test -f $(MODELS)/sd15/model_index.json || $(DOTNET) $(MODELKIT_DLL) sd $(MODELS)/sd15 --preset sd15 --seed 0
 	$(DOTNET) $(BENCH_DLL) --diffusion $(abspath $(MODELS)/sd15)
+
+# Not in `make bench`: the gateway's own cost (one CLIP service on the built-in model, a gateway with keys off and one
+# with keys on, all on loopback), interleaved rounds; method and results in tests/Bench/README.md "Gateway cost".
+bench-gateway: build models
+	$(DOTNET) $(BENCH_DLL) --gateway $(MODELS)/clip
 
 bench-load: build models
 	@test -f $(MODELS)/llava-tinyllama/model.safetensors || $(DOTNET) $(MODELKIT_DLL) llava $(MODELS)/llava-tinyllama --preset tinyllama-vitl336 --seed 0

@@ -39,6 +39,8 @@ public sealed class FrontDoorFixture : IAsyncLifetime
     public TestBackendHost Vision { get; private set; } = null!;
     public ServiceProcess Gateway { get; private set; } = null!;
     public GrpcChannel Channel { get; private set; } = null!;
+    /// <summary>The gateway's Prometheus port (<c>GET /metrics</c>).</summary>
+    public int MetricsPort { get; } = PrometheusScrape.FreePort();
     public string KeysFile { get; } = Path.Combine(Directory.CreateTempSubdirectory("gateway-keys-").FullName, "keys.json");
 
     private TestBackendHost[] _hosts = [];
@@ -56,6 +58,8 @@ public sealed class FrontDoorFixture : IAsyncLifetime
         [
             $"--Gateway:ApiKeysFile={KeysFile}",
             $"--Gateway:MaxRequestBodyBytes={MaxBodyBytes}",
+            $"--Telemetry:PrometheusPort={MetricsPort}",
+            "--Telemetry:PrometheusHost=127.0.0.1",
             $"--Gateway:Upstreams:Clip={clip.Address}",
             $"--Gateway:Upstreams:Diffusion={diffusion.Address}",
             $"--Gateway:Upstreams:Vision={Vision.Address},{ClosedLoopbackUrl()}",

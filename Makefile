@@ -1,5 +1,6 @@
 # MultiModal.Services — one entry point for building, testing and running the fleet.
 #   make run            the whole fleet on built-in small models, gateway on $(PORT) (default 8080); Ctrl-C stops it
+#                       (API_KEYS_FILE=<keys.json> turns API keys on at the gateway, also for run-gateway; gateway/README.md)
 #   make test           everything CI runs (buf lint, unit, golden, integration, example clients, two `make run-clip` at once)
 #   make test-examples  the C#, Node, Python and C++ clients in examples/ against a fleet of their own (examples/README.md)
 #   make test-failover [FAILOVER_SECONDS=30]  kill -9 one of two CLIP replicas under 32 clients' load (issue 9; gateway/README.md)
@@ -11,6 +12,7 @@
 #   make fuzz TARGET=<name> SECONDS=<n>   AFL++ + SharpFuzz on one target (make fuzz-all SECONDS=<n>: each in turn; tests/Fuzz/README.md)
 #   make bench          all benchmarks (bench-clip, bench-vision, bench-diffusion, bench-load; method and results: tests/Bench/README.md)
 #   make bench-peers    every result as a ratio to ONNX Runtime in the same process (after `make peers-prep`; PEERS_ARGS="--only clip")
+#   make bench-gateway  EmbedTexts direct vs through the gateway (keys off/on): p50/p99, throughput at 1 and 64 clients
 #   make bench-overload each service through the gateway at ~10x what it serves (not in CI; tests/Bench/README.md)
 #   make images         the four CPU container images with buildah (make image-archive: OCI archives; build/images/README.md)
 #   make soak MINUTES=30  the fleet under mixed load, RSS/heap/threads/fds sampled into tests/Bench/soak/ (not in CI)
@@ -35,9 +37,9 @@ VISION_DLL := $(call out,services/Vision,Vision)
 MODELKIT_DLL := $(call out,services/ModelKit,ModelKit)
 BENCH_DLL := tests/Bench/bin/$(CONFIG)/net10.0/MultiModal.Tests.Bench.dll
 # 1: the example clients also run against a gateway with a keys file (with their key: pass; without: UNAUTHENTICATED).
-EXAMPLES_WITH_API_KEYS ?= 0
+EXAMPLES_WITH_API_KEYS ?= 1
 
-.PHONY: build built test test-failover check-run-race test-unit test-golden test-integration test-examples proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all images image-archive test-images k8s-render clean
+.PHONY: build built test test-failover check-run-race test-unit test-golden test-integration test-examples proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-gateway bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all images image-archive test-images k8s-render clean
 
 # Builds run under a lock (build/locked-build.sh), and run-* targets depend on `built`: a stamp newer than every
 # source, so starting two replicas at once (make run-clip PORT=a & make run-clip PORT=b) builds at most once and
@@ -100,7 +102,7 @@ test-examples: build models
 	@EXAMPLES_WITH_API_KEYS=$(EXAMPLES_WITH_API_KEYS) examples/run-all.sh $(CONFIG)
 
 run: built models
-	@build/run-fleet.sh $(CONFIG) $(PORT) $(MODELS)
+	@build/run-fleet.sh $(CONFIG) $(PORT) $(MODELS) $(if $(API_KEYS_FILE),--Gateway:ApiKeysFile=$(abspath $(API_KEYS_FILE)))
 
 run-clip: built
 	@test -n "$(MODEL)" || { echo "usage: make run-clip MODEL=<hf-clip-folder> [PORT=5101]"; exit 2; }
@@ -119,7 +121,8 @@ run-diffusion: built
 
 run-gateway: built
 	$(DOTNET) $(GATEWAY_DLL) --contentRoot $(abspath $(dir $(GATEWAY_DLL))) --urls http://127.0.0.1:$(PORT) $(if $(CLIP),--Gateway:Upstreams:Clip=$(CLIP)) \
-		$(if $(VISION),--Gateway:Upstreams:Vision=$(VISION)) $(if $(DIFFUSION),--Gateway:Upstreams:Diffusion=$(DIFFUSION))
+		$(if $(VISION),--Gateway:Upstreams:Vision=$(VISION)) $(if $(DIFFUSION),--Gateway:Upstreams:Diffusion=$(DIFFUSION)) \
+		$(if $(API_KEYS_FILE),--Gateway:ApiKeysFile=$(abspath $(API_KEYS_FILE)))
 
 # `make bench` runs them all (CPU: ~20-30 min, most of it the SD 1.5-shaped UNet); bench-clip / bench-vision /
 # bench-diffusion / bench-load run one. Method and recorded results: tests/Bench/README.md.
@@ -136,6 +139,11 @@ bench-vision: build models
 bench-diffusion: build models
 	@test -f $(MODELS)/sd15/model_index.json || $(DOTNET) $(MODELKIT_DLL) sd $(MODELS)/sd15 --preset sd15 --seed 0
 	$(DOTNET) $(BENCH_DLL) --diffusion $(abspath $(MODELS)/sd15)
+
+# Not in `make bench`: the gateway's own cost (one CLIP service on the built-in model, a gateway with keys off and one
+# with keys on, all on loopback), interleaved rounds; method and results in tests/Bench/README.md "Gateway cost".
+bench-gateway: build models
+	$(DOTNET) $(BENCH_DLL) --gateway $(MODELS)/clip
 
 bench-load: build models
 	@test -f $(MODELS)/llava-tinyllama/model.safetensors || $(DOTNET) $(MODELKIT_DLL) llava $(MODELS)/llava-tinyllama --preset tinyllama-vitl336 --seed 0

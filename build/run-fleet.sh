@@ -2,6 +2,8 @@
 # `make run`: every service on its built-in model plus the gateway, on loopback. Ctrl-C stops all of it.
 set -euo pipefail
 config=$1 port=$2 models=$(realpath "$3")
+shift 3
+gateway_args=("$@")   # extra gateway arguments, e.g. --Gateway:ApiKeysFile=<abs path> from `make run API_KEYS_FILE=...`
 dll() { echo "$1/bin/$config/net10.0/MultiModal.$2.dll"; }
 pids=()
 stop() { trap - INT TERM EXIT; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -26,10 +28,12 @@ start vision 5102 "$(dll services/Vision Vision)" --Vision:ModelPath="$models/ll
 start diffusion 5103 "$(dll services/Diffusion Diffusion)" --Diffusion:ModelPath="$models/sd"
 wait_ready clip 5101 && wait_ready vision 5102 && wait_ready diffusion 5103
 start gateway "$port" "$(dll gateway Gateway)" --Gateway:Upstreams:Clip=http://127.0.0.1:5101 \
-  --Gateway:Upstreams:Vision=http://127.0.0.1:5102 --Gateway:Upstreams:Diffusion=http://127.0.0.1:5103
+  --Gateway:Upstreams:Vision=http://127.0.0.1:5102 --Gateway:Upstreams:Diffusion=http://127.0.0.1:5103 ${gateway_args[@]+"${gateway_args[@]}"}
 wait_ready gateway "$port"
 echo
 echo "MultiModal.Services fleet is up: gateway at http://127.0.0.1:$port (h2c gRPC). Ctrl-C stops it."
 echo "  try: grpcurl -plaintext -d '{\"texts\":[\"a cat\"]}' 127.0.0.1:$port multimodal.clip.v1.ClipService/EmbedTexts"
+echo "  list:  grpcurl -plaintext 127.0.0.1:$port list   (reflection and health need no key)"
+if [ ${#gateway_args[@]} -gt 0 ]; then echo "  API keys on: add -H 'authorization: Bearer <key>' to model calls"; fi
 echo "  services: clip :5101, vision :5102, diffusion :5103 (all reached through the gateway)"
 wait

@@ -6,6 +6,10 @@ using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.ServiceDiscovery;
 using MultiModal.Gateway.Retry;
 using MultiModal.Telemetry;
+using MultiModal.Gateway.FrontDoor;
+using MultiModal.Gateway.Health;
+using MultiModal.Gateway.Reflection;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
 namespace MultiModal.Gateway;
 
@@ -51,17 +55,22 @@ public static class GatewayServiceCollectionExtensions
         builder.Services.AddGrpc();
         builder.Services.AddGrpcHealthChecks(grpc =>
         {
-            grpc.Services.Map("liveness", _ => true);
-            grpc.Services.Map("readiness", _ => true);
+            grpc.Services.Map("liveness", ClusterHealth.IsProcessCheck);
+            grpc.Services.Map("readiness", ClusterHealth.IsProcessCheck);
         });
+        builder.AddClusterHealthChecks();          // grpc.health.v1 per routed service: SERVING while a replica is healthy
+        builder.Services.AddGatewayReflection();   // grpc.reflection.v1 + v1alpha for the whole fleet
+        builder.AddFrontDoor();                    // API keys, per-key limits, request size (Gateway:ApiKeys*, RateLimits, ...)
         return builder;
     }
 
     /// <summary>Maps <c>GET /healthz</c>, grpc.health.v1.Health and the proxy routes; logs the bound addresses.</summary>
     public static WebApplication MapGateway(this WebApplication app)
     {
-        app.MapHealthChecks(HealthPath);
+        app.UseFrontDoor();                        // before the proxy: keys, limits, body size; health/reflection stay open
+        app.MapHealthChecks(HealthPath, new HealthCheckOptions { Predicate = r => !r.Tags.Contains(ClusterHealth.Tag) });
         app.MapGrpcHealthChecksService();
+        app.MapGatewayReflection();
         // YARP's default pipeline (session affinity, load balancing, passive health checks) behind unary retries,
         // which re-run it on another destination. No request timeouts: a generation may stream for many minutes;
         // deadlines are the client's (grpc-timeout is forwarded).

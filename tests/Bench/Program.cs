@@ -10,6 +10,7 @@ using MultiModal.Tests.Bench;
 //        MultiModal.Tests.Bench --peers <anchors onnx dir> [--clip <clip-folder>] [--sd <sd15-folder>] [--only clip,unet,vae|sd]
 //                                   [--rounds 7] [--sd-rounds 3] [--torch-logs <kit log dir>]
 //        MultiModal.Tests.Bench --overload <models-folder> [--seconds 60] [--services clip,vision,diffusion]
+//        MultiModal.Tests.Bench --gateway <clip-folder> [--rounds 5] [--window-seconds 2]
 // oneMKL's vendor dispatch and NNPACK off before the first tensor op, as every service does (TorchRuntime).
 MultiModal.Models.Runtime.TorchRuntime.Initialize();
 if (Option("--peers") is { } onnxDir)
@@ -40,6 +41,11 @@ if (Option("--soak") is { } soakModels)
 {
     return await MultiModal.Tests.Bench.Soak.SoakBench.RunAsync(soakModels,
         TimeSpan.FromMinutes(double.Parse(Option("--minutes") ?? "30", CultureInfo.InvariantCulture)), Option("--out") ?? "tests/Bench/soak");
+}
+if (Option("--gateway") is { } gatewayClip)
+{
+    return await GatewayBench.RunAsync(gatewayClip, Int("--rounds", 5),
+        TimeSpan.FromSeconds(double.Parse(Option("--window-seconds") ?? "2", CultureInfo.InvariantCulture)));
 }
 if (Option("--overload") is { } overloadModels)
 {

@@ -7,6 +7,8 @@ using MultiModal.Core.Hosting;
 using MultiModal.Core.Hosting.Drain;
 using MultiModal.Diffusion;
 using MultiModal.Gateway;
+using MultiModal.Gateway.FrontDoor;
+using MultiModal.Gateway.Retry;
 using MultiModal.Tests.Testing;
 using MultiModal.Vision;
 using Xunit;
@@ -32,7 +34,8 @@ public sealed partial class ManifestTieInTests
     // What binds each configuration section in each process (the options classes and the sections they bind).
     private static readonly Dictionary<string, (string Section, Type Options)[]> Bound = new()
     {
-        ["gateway"] = [(GatewayOptions.SectionName, typeof(GatewayOptions))],
+        ["gateway"] = [(GatewayOptions.SectionName, typeof(GatewayOptions)), (GatewayOptions.SectionName, typeof(FrontDoorOptions)),
+                       (RetryOptions.SectionName, typeof(RetryOptions))],
         ["clip"] = [(ClipOptions.Section, typeof(ClipOptions)), (ClipOptions.Section, typeof(DrainOptions))],
         ["vision"] = [(VisionOptions.Section, typeof(VisionOptions)), (VisionOptions.Section, typeof(DrainOptions))],
         ["diffusion"] = [(DiffusionOptions.Section, typeof(DiffusionOptions)), (DiffusionOptions.Section, typeof(DrainOptions))],
@@ -51,10 +54,11 @@ public sealed partial class ManifestTieInTests
         var env = Env(container);
         foreach (var (key, _) in env.Where(e => !HostKeys.Contains(e.Name)))
         {
-            var path = key.Split("__");
-            var owners = Bound[name].Where(b => b.Section == path[0]).Select(b => b.Options).ToList();
-            Assert.True(owners.Count > 0, $"{overlay}/{name}: {key}: section '{path[0]}' is bound by nothing in {name}");
-            Assert.True(owners.Any(o => HasPath(o, path[1..])), $"{overlay}/{name}: {key}: no property {string.Join('.', path[1..])} on {string.Join(" or ", owners.Select(o => o.Name))}");
+            var configKey = key.Replace("__", ":");
+            var owners = Bound[name].Where(b => configKey.StartsWith(b.Section + ":", StringComparison.OrdinalIgnoreCase)).ToList();
+            Assert.True(owners.Count > 0, $"{overlay}/{name}: {key}: no section of it is bound by {name}");
+            Assert.True(owners.Any(o => HasPath(o.Options, configKey[(o.Section.Length + 1)..].Split(':'))),
+                $"{overlay}/{name}: {key}: no such property on {string.Join(" or ", owners.Select(o => o.Options.Name))}");
         }
 
         // Bound the way the host binds them (environment: "__" is ':'), every options class must validate.

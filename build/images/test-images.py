@@ -10,7 +10,7 @@ container only: grpc.health.v1 readiness SERVING for every image, and the Python
 model service started (EmbedTexts/Classify, DescribeStream, GenerateImage stream). Exit 0 only if all of it held.
 Not covered: readOnlyRootFilesystem (buildah run has no read-only root); the init container's and services' writes
 outside /models and /tmp would show up as failures in a cluster, not here."""
-import json, os, re, shutil, subprocess, sys, tempfile, time, signal
+import base64, hashlib, json, os, re, shutil, subprocess, sys, tempfile, time, signal
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -41,7 +41,7 @@ def health(port, service, deadline):
             time.sleep(0.5)
 
 
-def call_through(address, services):
+def call_through(address, services, key):
     """One call per model service through the gateway, with the example client's stubs (examples/python)."""
     subprocess.run([os.path.join(ROOT, "examples/python/generate.sh")], check=True)
     sys.path.insert(0, os.path.join(ROOT, "examples/python/build/gen"))
@@ -51,19 +51,28 @@ def call_through(address, services):
     from multimodal.diffusion.v1 import diffusion_service_pb2 as sd, diffusion_service_pb2_grpc as sd_grpc
     from multimodal.vision.v1 import vision_service_pb2 as vision, vision_service_pb2_grpc as vision_grpc
     lines = []
+    metadata = [("authorization", f"Bearer {key}")] if key else []
     with grpc.insecure_channel(address) as channel, open(os.path.join(ROOT, "examples/red-circle.png"), "rb") as f:
         image = image_pb2.Image(data=f.read())
         try:
             if "clip" in services:
-                res = clip_grpc.ClipServiceStub(channel).EmbedTexts(clip.EmbedTextsRequest(texts=["a red circle"]), timeout=60)
+                res = clip_grpc.ClipServiceStub(channel).EmbedTexts(clip.EmbedTextsRequest(texts=["a red circle"]), timeout=60, metadata=metadata)
                 lines.append(f"clip EmbedTexts: {len(res.embeddings[0].values)} dims")
+                if key:                                   # keys on in the overlay: no key, no call
+                    try:
+                        clip_grpc.ClipServiceStub(channel).EmbedTexts(clip.EmbedTextsRequest(texts=["a red circle"]), timeout=60)
+                        lines.append("FAILED: EmbedTexts without the key was served")
+                    except grpc.RpcError as e:
+                        if e.code() != grpc.StatusCode.UNAUTHENTICATED:
+                            raise
+                        lines.append("clip EmbedTexts without the key: UNAUTHENTICATED")
             if "vision" in services:
                 request = vision.DescribeStreamRequest(images=[image], prompt="What is in this picture?", max_tokens=4, temperature=0)
-                deltas = list(vision_grpc.VisionServiceStub(channel).DescribeStream(request, timeout=120))
+                deltas = list(vision_grpc.VisionServiceStub(channel).DescribeStream(request, timeout=120, metadata=metadata))
                 lines.append(f"vision DescribeStream: {len(deltas)} messages, finish {deltas[-1].finish_reason}")
             if "diffusion" in services:
                 request = sd.GenerateImageRequest(prompt="a red circle", steps=2, seed=1, preview=sd.PreviewOptions(every_n_steps=1))
-                events = [e.WhichOneof("event") for e in sd_grpc.DiffusionServiceStub(channel).GenerateImage(request, timeout=120)]
+                events = [e.WhichOneof("event") for e in sd_grpc.DiffusionServiceStub(channel).GenerateImage(request, timeout=120, metadata=metadata)]
                 if events[-1] != "result" or "progress" not in events:
                     raise RuntimeError(f"GenerateImage events {events}")
                 lines.append(f"diffusion GenerateImage: {events.count('progress')} progress events, then the result")
@@ -77,7 +86,9 @@ def main():
         print("test-images: buildah is not installed (apt-get install buildah); skipping", file=sys.stderr)
         return 0
     rendered = subprocess.run(["kubectl", "kustomize", os.path.join(ROOT, "k8s/overlays/dev")], check=True, text=True, capture_output=True).stdout
-    deployments = {d["metadata"]["name"]: d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "Deployment"}
+    objects = [d for d in yaml.safe_load_all(rendered) if d]
+    deployments = {d["metadata"]["name"]: d for d in objects if d["kind"] == "Deployment"}
+    secrets = {d["metadata"]["name"]: d for d in objects if d["kind"] == "Secret"}
     work = tempfile.mkdtemp(prefix="test-images-")
     models = os.path.join(work, "models")
     os.makedirs(models)
@@ -104,8 +115,19 @@ def main():
                         value = str(int(value) + 10000 + ORDER.index(name))
                     env += ["--env", f'{e["name"]}={value}']
                 mounts = []
+                volumes = {v["name"]: v for v in pod.get("volumes", [])}
                 for m in spec.get("volumeMounts", []):
                     host = {"models": models, "tmp": tmp}.get(m["name"])
+                    if host is None and "secret" in volumes.get(m["name"], {}):     # the kubelet writes each key as a file
+                        host = tempfile.mkdtemp(dir=work)
+                        secret = secrets[volumes[m["name"]]["secret"]["secretName"]]
+                        for k, v in secret.get("data", {}).items():
+                            with open(os.path.join(host, k), "wb") as f:
+                                f.write(base64.b64decode(v))
+                        for k, v in secret.get("stringData", {}).items():
+                            with open(os.path.join(host, k), "w") as f:
+                                f.write(v)
+                        subprocess.run(["chmod", "-R", "a+rX", host], check=True)
                     if host:
                         mounts += ["-v", f'{host}:{m["mountPath"]}' + (":ro" if m.get("readOnly") else "")]
                 run = ["buildah", "--storage-driver", STORAGE, "run", "--isolation", "chroot", "--user", user,
@@ -131,7 +153,12 @@ def main():
                         "diffusion": "multimodal.diffusion.v1.DiffusionService"}[service]
                 if not health(gateway, full, time.monotonic() + 30):
                     failures.append(f"gateway reports {full} not SERVING")
-            calls = call_through(f"127.0.0.1:{gateway}", [s for s in WANTED if s != "gateway"])
+            # The dev overlay's key ("dev-key-change-me", k8s/overlays/dev) if its Secret holds that key's hash.
+            key = os.environ.get("DEV_API_KEY", "dev-key-change-me")
+            stored = "".join(base64.b64decode(v).decode() for s in secrets.values() for v in s.get("data", {}).values())
+            if hashlib.sha256(key.encode()).hexdigest() not in stored:
+                key = None
+            calls = call_through(f"127.0.0.1:{gateway}", [s for s in WANTED if s != "gateway"], key)
             for line in calls:
                 print(f"test-images: {line}", flush=True)
                 if line.startswith("FAILED"):

@@ -209,7 +209,7 @@ test-images:
 	IMAGES="$(IMAGES)" /usr/bin/python3 build/images/test-images.py
 
 k8s-render:
-	kubectl kustomize k8s/overlays/dev >/dev/null && kubectl kustomize k8s/overlays/prod >/dev/null && echo "k8s overlays render"
+	kubectl kustomize k8s/overlays/dev >/dev/null && kubectl kustomize k8s/overlays/gpu >/dev/null && echo "k8s overlays render"
 
 clean:
 	$(DOTNET) clean MultiModal.Services.sln -c $(CONFIG) -v q -nologo

@@ -4,7 +4,7 @@ namespace MultiModal.Core.Inference;
 /// The names of the metrics every queue of the fleet exports (meter <see cref="MeterName"/>, one meter per queue tagged
 /// <c>queue</c>). The Prometheus exporter writes dots as underscores, appends the unit <c>_seconds</c> for "s" and
 /// <c>_total</c> to counters, and turns the meter tag into the label <c>otel_scope_queue</c>: e.g.
-/// <c>multimodal_inference_queue_depth{otel_scope_queue="diffusion"}</c>, which k8s/overlays/prod/hpa-diffusion.yaml
+/// <c>multimodal_inference_queue_depth{otel_scope_queue="diffusion"}</c>, which k8s/overlays/gpu/hpa-diffusion.yaml
 /// scales on.
 /// </summary>
 public static class QueueInstruments

@@ -7,7 +7,7 @@ namespace MultiModal.Tests.Integration.Diffusion;
 
 /// <summary>
 /// What the Diffusion service exports on /metrics: the fleet's shared queue metrics for its job queue, its own steps
-/// counter, and the series the prod autoscaler (k8s/overlays/prod/hpa-diffusion.yaml) scales on.
+/// counter, and the series the prod autoscaler (k8s/overlays/gpu/hpa-diffusion.yaml) scales on.
 /// </summary>
 [Collection(DiffusionFleetCollection.Name)]
 public sealed class DiffusionMetricsTests(DiffusionFleetFixture fleet) : IAsyncLifetime
@@ -19,7 +19,7 @@ public sealed class DiffusionMetricsTests(DiffusionFleetFixture fleet) : IAsyncL
     [Fact]
     public async Task Metrics_AfterAJob_ExportTheSeriesTheProdHpaScalesOnAndTheSharedQueueMetrics()
     {
-        var hpa = HpaMetric.Read("k8s/overlays/prod/hpa-diffusion.yaml");
+        var hpa = HpaMetric.Read("k8s/overlays/gpu/hpa-diffusion.yaml");
         SingleResultLast(await ReadAllAsync(fleet.Client.GenerateImage(new GenerateImageRequest { Prompt = "metrics", Steps = 2, Scheduler = Scheduler.Euler })));
 
         var scrape = await PrometheusScrape.UntilAsync(fleet.MetricsPort,

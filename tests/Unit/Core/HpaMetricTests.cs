@@ -19,7 +19,7 @@ public sealed class HpaMetricTests
     [Fact]
     public void HpaDiffusion_Metric_IsTheQueueDepthGaugeOfTheDiffusionQueue()
     {
-        var hpa = HpaMetric.Read("k8s/overlays/prod/hpa-diffusion.yaml");
+        var hpa = HpaMetric.Read("k8s/overlays/gpu/hpa-diffusion.yaml");
         var exported = QueueInstruments.All.ToDictionary(i => i.Name, i => PrometheusName(i.Name, i.Unit, i.Kind));
 
         Assert.Equal(exported[QueueInstruments.QueueDepth], hpa.Name);

@@ -25,7 +25,7 @@ public sealed partial class ManifestTieInTests
     public static TheoryData<string, string> Deployments()
     {
         var data = new TheoryData<string, string>();
-        foreach (var overlay in new[] { "dev", "prod" })
+        foreach (var overlay in new[] { "dev", "gpu" })
             foreach (var name in new[] { "gateway", "clip", "vision", "diffusion" })
                 data.Add(overlay, name);
         return data;
@@ -100,7 +100,7 @@ public sealed partial class ManifestTieInTests
 
     [Theory]
     [InlineData("dev")]
-    [InlineData("prod")]
+    [InlineData("gpu")]
     public void Services_PortsAndGatewayUpstreams_PointAtTheDeploymentsGrpcPorts(string overlay)
     {
         var rendered = RenderedOverlay.Of(overlay);
@@ -122,7 +122,7 @@ public sealed partial class ManifestTieInTests
 
     [Theory]
     [InlineData("dev")]
-    [InlineData("prod")]
+    [InlineData("gpu")]
     public void Images_EveryContainer_IsAnImageMakeImagesBuilds(string overlay)
     {
         var common = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "build", "images", "common.sh"));
@@ -151,6 +151,48 @@ public sealed partial class ManifestTieInTests
 
         Assert.Equal([entry, kind, modelPath], command[..3]);
         Assert.Equal(Scalar(Containers(deployment).Single(), "image"), Scalar(init, "image"));
+    }
+
+    [Theory]
+    [InlineData("dev")]
+    [InlineData("gpu")]
+    public void NetworkPolicies_SelectorsAndNamedPorts_MatchThePods(string overlay)
+    {
+        var rendered = RenderedOverlay.Of(overlay);
+        var pods = rendered.OfKind("Deployment").Select(d => (
+            Labels: ((YamlDotNet.RepresentationModel.YamlMappingNode)Child(d, "spec", "template", "metadata", "labels")!).Children
+                .ToDictionary(kv => kv.Key.ToString(), kv => kv.Value.ToString()),
+            Ports: Items(Containers(d).Single(), "ports").Select(p => Scalar(p, "name")).ToHashSet())).ToList();
+        var policies = rendered.OfKind("NetworkPolicy").ToList();
+        Assert.NotEmpty(policies);
+
+        bool Selects(YamlDotNet.RepresentationModel.YamlNode? selector, Dictionary<string, string> labels) =>
+            Child(selector!, "matchLabels") is not YamlDotNet.RepresentationModel.YamlMappingNode match
+            || match.Children.All(kv => labels.TryGetValue(kv.Key.ToString(), out var v) && v == kv.Value.ToString());
+
+        foreach (var policy in policies)
+        {
+            var name = Scalar(policy, "metadata", "name");
+            var selected = pods.Where(p => Selects(Child(policy, "spec", "podSelector"), p.Labels)).ToList();
+            Assert.True(selected.Count > 0, $"{overlay}: NetworkPolicy {name} selects no pod");
+            foreach (var rule in Items(policy, "spec", "ingress"))
+                foreach (var port in Items(rule, "ports").Select(p => Scalar(p, "port")).Where(p => !int.TryParse(p, out _)))
+                    Assert.All(selected, p => Assert.Contains(port, p.Ports));
+            foreach (var rule in Items(policy, "spec", "egress"))
+            {
+                var peers = Items(rule, "to").Where(t => Child(t, "podSelector") is not null)
+                    .SelectMany(t => pods.Where(p => Selects(Child(t, "podSelector"), p.Labels))).ToList();
+                foreach (var port in Items(rule, "ports").Select(p => Scalar(p, "port")).Where(p => !int.TryParse(p, out _)))
+                {
+                    Assert.True(peers.Count > 0, $"{overlay}: NetworkPolicy {name}: egress to named port {port} of no pod");
+                    Assert.All(peers, p => Assert.Contains(port, p.Ports));
+                }
+            }
+        }
+        // The gateway may reach every model service, and nothing else may.
+        var backendPolicy = policies.Single(p => Scalar(p, "metadata", "name") == "backends-from-gateway-only");
+        var grpcFrom = Items(backendPolicy, "spec", "ingress").Single(r => Items(r, "ports").Any(p => Scalar(p, "port") == "grpc"));
+        Assert.Equal("gateway", Scalar(Items(grpcFrom, "from").Single(), "podSelector", "matchLabels", "app.kubernetes.io/name"));
     }
 
     private static bool HasPath(Type type, string[] path)

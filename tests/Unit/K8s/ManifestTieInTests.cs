@@ -159,10 +159,10 @@ public sealed partial class ManifestTieInTests
     public void NetworkPolicies_SelectorsAndNamedPorts_MatchThePods(string overlay)
     {
         var rendered = RenderedOverlay.Of(overlay);
-        var pods = rendered.OfKind("Deployment").Select(d => (
+        var pods = rendered.OfKind("Deployment").Concat(rendered.OfKind("Job")).Select(d => (
             Labels: ((YamlDotNet.RepresentationModel.YamlMappingNode)Child(d, "spec", "template", "metadata", "labels")!).Children
                 .ToDictionary(kv => kv.Key.ToString(), kv => kv.Value.ToString()),
-            Ports: Items(Containers(d).Single(), "ports").Select(p => Scalar(p, "name")).ToHashSet())).ToList();
+            Ports: Containers(d).SelectMany(c => Items(c, "ports")).Select(p => Scalar(p, "name")).ToHashSet())).ToList();
         var policies = rendered.OfKind("NetworkPolicy").ToList();
         Assert.NotEmpty(policies);
 
@@ -193,6 +193,34 @@ public sealed partial class ManifestTieInTests
         var backendPolicy = policies.Single(p => Scalar(p, "metadata", "name") == "backends-from-gateway-only");
         var grpcFrom = Items(backendPolicy, "spec", "ingress").Single(r => Items(r, "ports").Any(p => Scalar(p, "port") == "grpc"));
         Assert.Equal("gateway", Scalar(Items(grpcFrom, "from").Single(), "podSelector", "matchLabels", "app.kubernetes.io/name"));
+    }
+
+    [Theory]
+    [InlineData("clip")]
+    [InlineData("vision")]
+    [InlineData("diffusion")]
+    public void GpuOverlay_WeightsFetchedByTheJobAndVerifiedWhereTheServiceLoadsThem(string name)
+    {
+        var rendered = RenderedOverlay.Of("gpu");
+        var deployment = rendered.Deployment(name);
+        var modelPath = Env(Containers(deployment).Single()).Single(e => e.Name.EndsWith("__ModelPath")).Value;
+        var verify = ModelKitFetch(Containers(deployment, init: true).Single(c => Scalar(c, "name") == "verify-model"));
+        var job = rendered.OfKind("Job").Single(j => Scalar(j, "metadata", "name") == "fetch-models");
+        var fetch = ModelKitFetch(Containers(job).Single(c => Scalar(c, "name") == name));
+
+        Assert.True(verify.Offline);
+        Assert.False(fetch.Offline);
+        Assert.Equal(modelPath, verify.TargetDir);
+        Assert.Equal((fetch.Repo, fetch.TargetDir), (verify.Repo, verify.TargetDir));
+        Assert.NotEmpty(fetch.Patterns);
+    }
+
+    // The container's command as ModelKit parses it (MultiModal.ModelKit fetch <repo> --to … [--offline]).
+    private static MultiModal.ModelKit.Fetch.FetchRequest ModelKitFetch(YamlDotNet.RepresentationModel.YamlMappingNode container)
+    {
+        var command = ((YamlDotNet.RepresentationModel.YamlSequenceNode)Child(container, "command")!).Children.Select(c => c.ToString()).ToArray();
+        Assert.Equal("/app/MultiModal.ModelKit", command[0]);
+        return MultiModal.ModelKit.Fetch.FetchCommand.Parse(command[1..]) ?? throw new Xunit.Sdk.XunitException($"ModelKit rejects: {string.Join(' ', command)}");
     }
 
     private static bool HasPath(Type type, string[] path)

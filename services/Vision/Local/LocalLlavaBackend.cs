@@ -19,6 +19,9 @@ namespace MultiModal.Vision.Local;
 /// </summary>
 public sealed class LocalLlavaBackend : IVisionBackend
 {
+    /// <summary>The queue's name: its metrics' <c>otel_scope_queue</c> label, which k8s/overlays/gpu/hpa-vision.yaml selects.</summary>
+    public const string QueueName = "vision";
+
     private readonly LlavaEngine _engine;
     private readonly ContinuousBatchingQueue<LlavaWork, LlavaSequenceRunner.Running, GenerationResult> _queue;
     private readonly ILogger _logger;
@@ -33,7 +36,7 @@ public sealed class LocalLlavaBackend : IVisionBackend
         _metrics = new GenerationMetrics(name);
         // See README "How concurrent requests share the device". No admission window: a lone request starts at once.
         _queue = new ContinuousBatchingQueue<LlavaWork, LlavaSequenceRunner.Running, GenerationResult>(
-            new BatchingOptions { Name = "vision", MaxBatchSize = options.MaxBatchSize, MaxWait = TimeSpan.Zero, MaxQueueLength = options.MaxQueueLength },
+            new BatchingOptions { Name = QueueName, MaxBatchSize = options.MaxBatchSize, MaxWait = TimeSpan.Zero, MaxQueueLength = options.MaxQueueLength },
             new LlavaSequenceRunner(_engine, _metrics, _logger), loggers.CreateLogger("MultiModal.Vision.Queue"),
             budget: options.MaxBatchTokens > 0 ? new SequenceBudget<LlavaWork>(_engine.PositionsOf, options.MaxBatchTokens) : null);
         ModelInfo = new VisionModelInfo("local", name, _engine.ContextLength, _engine.MaxPromptTokens,

@@ -28,6 +28,29 @@ public sealed class HpaMetricTests
     }
 
     [Fact]
+    public void HpaVision_Metric_IsTheQueueDepthGaugeOfTheVisionQueue()
+    {
+        var hpa = HpaMetric.Read("k8s/overlays/gpu/hpa-vision.yaml");
+        var exported = QueueInstruments.All.ToDictionary(i => i.Name, i => PrometheusName(i.Name, i.Unit, i.Kind));
+
+        Assert.Equal(exported[QueueInstruments.QueueDepth], hpa.Name);
+        Assert.Equal(new Dictionary<string, string> { ["otel_scope_queue"] = MultiModal.Vision.Local.LocalLlavaBackend.QueueName }, hpa.MatchLabels);
+    }
+
+    [Fact]
+    public void PrometheusAdapterRule_ExposesTheMetricTheHpasScaleOnPerPod()
+    {
+        var rules = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "k8s", "monitoring", "prometheus-adapter-rules.yaml"));
+        var name = HpaMetric.Read("k8s/overlays/gpu/hpa-diffusion.yaml").Name;
+
+        Assert.Equal(name, HpaMetric.Read("k8s/overlays/gpu/hpa-vision.yaml").Name);
+        Assert.Contains($"seriesQuery: '{name}{{namespace!=\"\",pod!=\"\"}}'", rules);
+        Assert.Contains($"name: {{ matches: \"^{name}$\", as: \"{name}\" }}", rules);
+        Assert.Contains("pod: { resource: pod }", rules);
+        Assert.Contains("<<.LabelMatchers>>", rules);            // the HPA's otel_scope_queue selector reaches the query
+    }
+
+    [Fact]
     public void HpaMetric_SamplePattern_MatchesTheSeriesWithItsLabelsInAnyOrderOnly()
     {
         var hpa = new HpaMetric("multimodal_inference_queue_depth", new Dictionary<string, string> { ["otel_scope_queue"] = "diffusion" });

@@ -37,10 +37,5 @@ public static class PrometheusScrape
     }
 
     /// <summary>A TCP port free on the loopback interface now (for a child process's metrics listener).</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => LoopbackPorts.Free();
 }

@@ -42,7 +42,7 @@ public sealed partial class GatewayRetryTests : IAsyncLifetime
     public async Task UnaryCall_ReplicaRefusesConnections_RetriedOnOtherReplica()
     {
         var healthy = await StartAsync(new EchoClipBackend("clip-healthy"));
-        var clip = await StartGatewayAsync("clip", [ClosedLoopbackUrl(), healthy.Address]);
+        var clip = await StartGatewayAsync("clip", [new Uri(LoopbackPorts.ClosedUrl()), healthy.Address]);
 
         var servedBy = new List<string>();
         for (var i = 0; i < MaxCalls; i++)
@@ -89,7 +89,7 @@ public sealed partial class GatewayRetryTests : IAsyncLifetime
     {
         var scripted = new ScriptedDiffusionBackend("diffusion-healthy");
         var healthy = await StartAsync(scripted);
-        var diffusion = new DiffusionService.DiffusionServiceClient((await StartGatewayChannelAsync("diffusion", [ClosedLoopbackUrl(), healthy.Address])));
+        var diffusion = new DiffusionService.DiffusionServiceClient((await StartGatewayChannelAsync("diffusion", [new Uri(LoopbackPorts.ClosedUrl()), healthy.Address])));
 
         var (error, okBefore) = await CallUntilFailureAsync(async () =>
         {
@@ -122,7 +122,7 @@ public sealed partial class GatewayRetryTests : IAsyncLifetime
     public async Task UnaryCall_BodyOverBufferLimit_StreamedAndNotRetried()
     {
         var healthy = await StartAsync(new EchoClipBackend("clip-healthy"));
-        var clip = await StartGatewayAsync("clip", [ClosedLoopbackUrl(), healthy.Address],
+        var clip = await StartGatewayAsync("clip", [new Uri(LoopbackPorts.ClosedUrl()), healthy.Address],
             "--Gateway:Retry:MaxBufferedRequestBytes=1024", "--Logging:LogLevel:MultiModal.Gateway.Retry=Debug");
         var text = new string('x', 2000);
 
@@ -171,15 +171,6 @@ public sealed partial class GatewayRetryTests : IAsyncLifetime
         return _channel;
     }
 
-    // A port that was free a moment ago and has nothing listening now: connections are refused at once.
-    private static Uri ClosedLoopbackUrl()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return new Uri($"http://127.0.0.1:{port}");
-    }
 
     private static Regex MarkedDownLine(string destinationId) =>
         new($@"Destination {Regex.Escape(destinationId)} of cluster \w+ marked down");

@@ -34,7 +34,7 @@ public sealed class GatewayRoutingFixture : IAsyncLifetime
             $"--Gateway:Upstreams:Clip={ClipA.Address},{ClipB.Address},{ClipFailingHealthCheck.Address}",
             $"--Gateway:Upstreams:Diffusion={diffusion.Address}",
             // .invalid never resolves (RFC 2606): the gateway must start anyway and route around it.
-            $"--Gateway:Upstreams:Vision=http://unresolvable.invalid:5102,{ClosedLoopbackUrl()}",
+            $"--Gateway:Upstreams:Vision=http://unresolvable.invalid:5102,{LoopbackPorts.ClosedUrl()}",
             // Probe often so the failing destination is marked within a second, not after 2 × 5 s.
             "--ReverseProxy:Clusters:clip:HealthCheck:Active:Interval=00:00:00.200",
         ]);
@@ -51,13 +51,4 @@ public sealed class GatewayRoutingFixture : IAsyncLifetime
 
     private TestBackendHost[] _hosts = [];
 
-    // A port that was free a moment ago and has nothing listening now: connections are refused at once.
-    private static string ClosedLoopbackUrl()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return $"http://127.0.0.1:{port}";
-    }
 }

@@ -62,7 +62,7 @@ public sealed class FrontDoorFixture : IAsyncLifetime
             "--Telemetry:PrometheusHost=127.0.0.1",
             $"--Gateway:Upstreams:Clip={clip.Address}",
             $"--Gateway:Upstreams:Diffusion={diffusion.Address}",
-            $"--Gateway:Upstreams:Vision={Vision.Address},{ClosedLoopbackUrl()}",
+            $"--Gateway:Upstreams:Vision={Vision.Address},{LoopbackPorts.ClosedUrl()}",
             "--ReverseProxy:Clusters:clip:HealthCheck:Active:Interval=00:00:00.200",
             "--ReverseProxy:Clusters:vision:HealthCheck:Active:Interval=00:00:00.200",
             "--ReverseProxy:Clusters:diffusion:HealthCheck:Active:Interval=00:00:00.200",
@@ -97,15 +97,6 @@ public sealed class FrontDoorFixture : IAsyncLifetime
         File.Move(temporary, KeysFile, overwrite: true);
     }
 
-    // A port that was free a moment ago and has nothing listening now: a destination that is down.
-    private static string ClosedLoopbackUrl()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return $"http://127.0.0.1:{port}";
-    }
 }
 
 /// <summary>A key, its configured limits, and the headers that present it.</summary>

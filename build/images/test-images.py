@@ -81,6 +81,20 @@ def call_through(address, services, key):
     return lines
 
 
+def container_env(spec, config_maps):
+    """The environment as the kubelet builds it: each envFrom ConfigMap's keys, then env (which wins)."""
+    env = {}
+    for source in spec.get("envFrom", []):
+        ref = source["configMapRef"]
+        data = config_maps.get(ref["name"]) if ref.get("optional") else config_maps[ref["name"]]
+        for k, v in (data or {}).items():
+            env[source.get("prefix", "") + k] = v
+    for e in spec.get("env", []):
+        ref = e.get("valueFrom", {}).get("configMapKeyRef")
+        env[e["name"]] = config_maps[ref["name"]][ref["key"]] if ref else e.get("value", "")
+    return env
+
+
 def main():
     if shutil.which("buildah") is None:
         print("test-images: buildah is not installed (apt-get install buildah); skipping", file=sys.stderr)
@@ -89,6 +103,7 @@ def main():
     objects = [d for d in yaml.safe_load_all(rendered) if d]
     deployments = {d["metadata"]["name"]: d for d in objects if d["kind"] == "Deployment"}
     secrets = {d["metadata"]["name"]: d for d in objects if d["kind"] == "Secret"}
+    config_maps = {d["metadata"]["name"]: d.get("data", {}) for d in objects if d["kind"] == "ConfigMap"}
     work = tempfile.mkdtemp(prefix="test-images-")
     models = os.path.join(work, "models")
     os.makedirs(models)
@@ -107,13 +122,12 @@ def main():
                 command = spec.get("command") or json.loads(buildah("inspect", "--type", "image", spec["image"]))["OCIv1"]["config"]["Entrypoint"]
                 argv = list(command) + list(spec.get("args", []))
                 env = []
-                for e in spec.get("env", []):
-                    value = e.get("value", "")
-                    if e["name"].startswith("Gateway__Upstreams__"):
+                for key, value in container_env(spec, config_maps).items():
+                    if key.startswith("Gateway__Upstreams__"):
                         value = re.sub(r"//[a-z0-9.-]+:", "//127.0.0.1:", value)   # cluster DNS → this host
-                    if e["name"] == "Telemetry__PrometheusPort":      # every pod has its own 9464; here one network
+                    if key == "Telemetry__PrometheusPort":      # every pod has its own 9464; here one network
                         value = str(int(value) + 10000 + ORDER.index(name))
-                    env += ["--env", f'{e["name"]}={value}']
+                    env += ["--env", f"{key}={value}"]
                 mounts = []
                 volumes = {v["name"]: v for v in pod.get("volumes", [])}
                 for m in spec.get("volumeMounts", []):

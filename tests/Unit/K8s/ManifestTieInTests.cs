@@ -50,8 +50,9 @@ public sealed partial class ManifestTieInTests
     [MemberData(nameof(Deployments))]
     public void Env_EveryVariable_IsAKeyTheProcessBindsWithAValidValue(string overlay, string name)
     {
-        var container = Containers(RenderedOverlay.Of(overlay).Deployment(name)).Single();
-        var env = Env(container);
+        var rendered = RenderedOverlay.Of(overlay);
+        var container = Containers(rendered.Deployment(name)).Single();
+        var env = rendered.Env(container);
         foreach (var (key, _) in env.Where(e => !HostKeys.Contains(e.Name)))
         {
             var configKey = key.Replace("__", ":");
@@ -78,9 +79,10 @@ public sealed partial class ManifestTieInTests
     [MemberData(nameof(Deployments))]
     public void Ports_ContainerPortsProbesAndAnnotation_AreWhereTheProcessListens(string overlay, string name)
     {
-        var deployment = RenderedOverlay.Of(overlay).Deployment(name);
+        var rendered = RenderedOverlay.Of(overlay);
+        var deployment = rendered.Deployment(name);
         var container = Containers(deployment).Single();
-        var env = Env(container).ToDictionary(e => e.Name, e => e.Value);
+        var env = rendered.Env(container).ToDictionary(e => e.Name, e => e.Value);
         var ports = Items(container, "ports").ToDictionary(p => Scalar(p, "name")!, p => int.Parse(Scalar(p, "containerPort")!));
 
         var listening = env.TryGetValue("ASPNETCORE_URLS", out var urls) ? new Uri(urls).Port : int.Parse(env["PORT"]);
@@ -105,7 +107,7 @@ public sealed partial class ManifestTieInTests
     {
         var rendered = RenderedOverlay.Of(overlay);
         var services = rendered.OfKind("Service").ToDictionary(s => Scalar(s, "metadata", "name")!);
-        var gatewayEnv = Env(Containers(rendered.Deployment("gateway")).Single()).ToDictionary(e => e.Name, e => e.Value);
+        var gatewayEnv = rendered.Env(Containers(rendered.Deployment("gateway")).Single()).ToDictionary(e => e.Name, e => e.Value);
         foreach (var name in new[] { "gateway", "clip", "vision", "diffusion" })
         {
             var grpcPort = Items(Containers(rendered.Deployment(name)).Single(), "ports").Single(p => Scalar(p, "name") == "grpc");
@@ -144,10 +146,11 @@ public sealed partial class ManifestTieInTests
     [InlineData("diffusion", "/app/MultiModal.ModelKit", "sd")]
     public void DevInitContainer_WritesTheBuiltInModelWhereTheServiceLoadsIt(string name, string entry, string kind)
     {
-        var deployment = RenderedOverlay.Of("dev").Deployment(name);
+        var rendered = RenderedOverlay.Of("dev");
+        var deployment = rendered.Deployment(name);
         var init = Containers(deployment, init: true).Single();
         var command = Items(init, "command").Count() is 0 ? [] : ((YamlDotNet.RepresentationModel.YamlSequenceNode)Child(init, "command")!).Children.Select(c => c.ToString()).ToArray();
-        var modelPath = Env(Containers(deployment).Single()).Single(e => e.Name.EndsWith("__ModelPath")).Value;
+        var modelPath = rendered.Env(Containers(deployment).Single()).Single(e => e.Name.EndsWith("__ModelPath")).Value;
 
         Assert.Equal([entry, kind, modelPath], command[..3]);
         Assert.Equal(Scalar(Containers(deployment).Single(), "image"), Scalar(init, "image"));
@@ -203,7 +206,7 @@ public sealed partial class ManifestTieInTests
     {
         var rendered = RenderedOverlay.Of("gpu");
         var deployment = rendered.Deployment(name);
-        var modelPath = Env(Containers(deployment).Single()).Single(e => e.Name.EndsWith("__ModelPath")).Value;
+        var modelPath = rendered.Env(Containers(deployment).Single()).Single(e => e.Name.EndsWith("__ModelPath")).Value;
         var verify = ModelKitFetch(Containers(deployment, init: true).Single(c => Scalar(c, "name") == "verify-model"));
         var job = rendered.OfKind("Job").Single(j => Scalar(j, "metadata", "name") == "fetch-models");
         var fetch = ModelKitFetch(Containers(job).Single(c => Scalar(c, "name") == name));

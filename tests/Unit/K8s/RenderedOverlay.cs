@@ -45,11 +45,51 @@ public sealed class RenderedOverlay
             ? ((YamlSequenceNode)list).Children.Cast<YamlMappingNode>()
             : [];
 
-    public static IReadOnlyList<(string Name, string Value)> Env(YamlMappingNode container) =>
-        container.Children.TryGetValue("env", out var env)
-            ? ((YamlSequenceNode)env).Children.Cast<YamlMappingNode>()
-                .Select(e => (Scalar(e, "name")!, Scalar(e, "value") ?? "")).ToList()
-            : [];
+    /// <summary>
+    /// The container's environment as the kubelet builds it: the keys of each <c>envFrom</c> ConfigMap (with its
+    /// prefix), then <c>env</c>, whose entries win; <c>valueFrom.configMapKeyRef</c> read from the rendered ConfigMap.
+    /// A reference to a ConfigMap or key this overlay does not render throws (unless marked optional).
+    /// </summary>
+    public IReadOnlyList<(string Name, string Value)> Env(YamlMappingNode container)
+    {
+        var env = new Dictionary<string, string>();
+        foreach (var source in Items(container, "envFrom"))
+        {
+            if (Child(source, "configMapRef") is not { } reference)
+                throw new NotSupportedException($"{Name}: envFrom other than configMapRef");
+            if (ConfigMapData(Scalar(reference, "name")!, Scalar(reference, "optional") == "true") is { } data)
+                foreach (var (key, value) in data)
+                    env[(Scalar(source, "prefix") ?? "") + key] = value;
+        }
+        foreach (var entry in Items(container, "env"))
+        {
+            var name = Scalar(entry, "name")!;
+            if (Child(entry, "valueFrom", "configMapKeyRef") is { } keyRef)
+            {
+                var optional = Scalar(keyRef, "optional") == "true";
+                var key = Scalar(keyRef, "key")!;
+                var data = ConfigMapData(Scalar(keyRef, "name")!, optional);
+                if (data is not null && data.TryGetValue(key, out var value))
+                    env[name] = value;
+                else if (!optional)
+                    throw new InvalidOperationException($"{Name}: env {name}: ConfigMap {Scalar(keyRef, "name")} has no key {key}");
+            }
+            else
+                env[name] = Scalar(entry, "value") ?? "";
+        }
+        return env.Select(kv => (kv.Key, kv.Value)).ToList();
+    }
+
+    /// <summary>A rendered ConfigMap's data by the name a reference uses (kustomize has already added the hash suffix).</summary>
+    public IReadOnlyDictionary<string, string>? ConfigMapData(string name, bool optional = false)
+    {
+        var map = OfKind("ConfigMap").SingleOrDefault(c => Scalar(c, "metadata", "name") == name);
+        if (map is null)
+            return optional ? null : throw new InvalidOperationException($"{Name}: no ConfigMap {name} (referenced by a container)");
+        return Child(map, "data") is YamlMappingNode data
+            ? data.Children.ToDictionary(kv => kv.Key.ToString(), kv => ((YamlScalarNode)kv.Value).Value ?? "")
+            : new Dictionary<string, string>();
+    }
 
     public static YamlNode? Child(YamlNode node, params string[] path)
     {

@@ -14,7 +14,8 @@
 #   make bench-peers    every result as a ratio to ONNX Runtime in the same process (after `make peers-prep`; PEERS_ARGS="--only clip")
 #   make bench-gateway  EmbedTexts direct vs through the gateway (keys off/on): p50/p99, throughput at 1 and 64 clients
 #   make bench-overload each service through the gateway at ~10x what it serves (not in CI; tests/Bench/README.md)
-#   make images         the four CPU container images with buildah (make image-archive: OCI archives; build/images/README.md)
+#   make images         the four CPU container images with buildah (make image-archive: OCI archives; make pin-images:
+#                       their digests into k8s/overlays/gpu; build/images/README.md)
 #   make soak MINUTES=30  the fleet under mixed load, RSS/heap/threads/fds sampled into tests/Bench/soak/ (not in CI)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -39,7 +40,7 @@ BENCH_DLL := tests/Bench/bin/$(CONFIG)/net10.0/MultiModal.Tests.Bench.dll
 # 1: the example clients also run against a gateway with a keys file (with their key: pass; without: UNAUTHENTICATED).
 EXAMPLES_WITH_API_KEYS ?= 1
 
-.PHONY: build built test test-failover check-run-race test-unit test-golden test-integration test-examples proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-gateway bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all images image-archive test-images k8s-render clean
+.PHONY: build built test test-failover check-run-race test-unit test-golden test-integration test-examples proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-gateway bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all images image-archive pin-images test-images k8s-render clean
 
 # Builds run under a lock (build/locked-build.sh), and run-* targets depend on `built`: a stamp newer than every
 # source, so starting two replicas at once (make run-clip PORT=a & make run-clip PORT=b) builds at most once and
@@ -203,6 +204,10 @@ images:
 
 image-archive: images
 	@build/images/archive.sh
+
+# The gpu overlay's images by digest (k8s/overlays/gpu images:): pushed digests (.images/digests/<name>) or local builds.
+pin-images:
+	@build/images/pin-images.sh $(IMAGES)
 
 # Runs the built images as k8s/overlays/dev says and calls each service through the gateway container (needs python3-yaml, python3-grpcio).
 test-images:

@@ -87,7 +87,7 @@ public sealed class HubClient(HttpClient http, Uri endpoint, string? token)
             {
                 HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => new HubFetchException(
                     $"{url}: {status} {response.ReasonPhrase}: the repository is gated or private" +
-                    (token is null ? "; give a token with --token-file <file>" : ", and the token given is not accepted for it")),
+                    (token is null ? "; give a token with --token-file <file> (a file that is absent or empty gives none)" : ", and the token given is not accepted for it")),
                 HttpStatusCode.NotFound => new HubFetchException($"{url}: 404: no such repository, revision or file"),
                 _ => new HubFetchException($"{url}: {status} {response.ReasonPhrase}"),
             };

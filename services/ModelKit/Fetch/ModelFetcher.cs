@@ -19,7 +19,7 @@ public sealed class ModelFetcher(HttpClient http, TextWriter log)
 
     public async Task<FetchManifest> FetchAsync(FetchRequest request, CancellationToken ct = default)
     {
-        var token = request.TokenFile is null ? null : File.ReadAllText(request.TokenFile).Trim();
+        var token = ReadToken(request.TokenFile);
         var hub = new HubClient(http, request.Endpoint, token);
         var (commit, listed) = await hub.ListAsync(request.Repo, request.Revision, ct);
         var wanted = GlobPattern.AnyOf(request.Patterns);
@@ -33,6 +33,20 @@ public sealed class ModelFetcher(HttpClient http, TextWriter log)
         manifest.Write(request.TargetDir);
         log.WriteLine($"{request.Repo}@{commit[..Math.Min(12, commit.Length)]}: {files.Count} files in {request.TargetDir}");
         return manifest;
+    }
+
+    /// <summary>
+    /// The hub token in <paramref name="file"/>. An absent or empty file means no token (public repositories only), so a
+    /// pod can mount an optional Secret there: a gated repository then fails with the hub's 401, which names the flag.
+    /// </summary>
+    private string? ReadToken(string? file)
+    {
+        var token = file is not null && File.Exists(file) ? File.ReadAllText(file).Trim() : "";
+        if (token.Length > 0)
+            return token;
+        if (file is not null)
+            log.WriteLine($"{file}: no token there (absent or empty): fetching without one, public repositories only");
+        return null;
     }
 
     /// <summary>Every file the folder's manifest names, checked for size and digest; the problems found (none: valid).</summary>

@@ -1,6 +1,9 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using MultiModal.Core.Hosting.Drain;
+using MultiModal.Tests.Testing;
 using Xunit;
 using YamlDotNet.RepresentationModel;
 using static MultiModal.Tests.Unit.K8s.RenderedOverlay;
@@ -11,7 +14,7 @@ namespace MultiModal.Tests.Unit.K8s;
 /// What rolling and draining pods depends on, tied to the code: the grace period the kubelet gives a pod covers the
 /// process's own drain, every Deployment has a disruption budget, every setting a container reads resolves.
 /// </summary>
-public sealed class ManifestRolloutTests
+public sealed partial class ManifestRolloutTests
 {
     public static TheoryData<string, string> Deployments() => ManifestTieInTests.Deployments();
 
@@ -79,6 +82,62 @@ public sealed class ManifestRolloutTests
         Assert.NotEmpty(maps);
         Assert.All(maps, m => Assert.Contains(m, referenced));
     }
+
+    [Fact]
+    public void GpuOverlay_EveryImage_IsPinnedByDigest()
+    {
+        var rendered = RenderedOverlay.Of("gpu");
+        var images = rendered.OfKind("Deployment").Concat(rendered.OfKind("Job"))
+            .SelectMany(w => Containers(w, init: true).Concat(Containers(w))).Select(c => Scalar(c, "image")!).ToList();
+
+        Assert.NotEmpty(images);
+        Assert.All(images, image => Assert.Matches(ByDigest(), image));
+    }
+
+    [Fact]
+    public void PinImages_PushedDigests_WrittenIntoTheOverlaysImagesList()
+    {
+        var work = Directory.CreateTempSubdirectory("pin-images-").FullName;
+        try
+        {
+            var overlay = Path.Combine(work, "kustomization.yaml");
+            File.Copy(Path.Combine(TestPaths.RepoRoot, "k8s", "overlays", "gpu", "kustomization.yaml"), overlay);
+            Directory.CreateDirectory(Path.Combine(work, "digests"));
+            var digests = new[] { "gateway", "clip" }.ToDictionary(n => n, n => "sha256:" + Convert.ToHexStringLower(
+                System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(n))));
+            foreach (var (name, digest) in digests)
+                File.WriteAllText(Path.Combine(work, "digests", name), digest + "\n");   // as buildah push --digestfile writes it
+
+            var (code, output) = PinImages(work, overlay, "gateway", "clip");
+
+            Assert.True(code == 0, output);
+            var lines = File.ReadAllLines(overlay);
+            foreach (var (name, digest) in digests)
+                Assert.Contains($"  - {{ name: ghcr.io/multimodal-services/{name}, digest: {digest} }}   # pushed (digests/{name})", lines);
+            File.WriteAllText(Path.Combine(work, "digests", "clip"), "latest");
+            Assert.Equal(1, PinImages(work, overlay, "clip").Code);                    // not a digest: refused
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private static (int Code, string Output) PinImages(string imagesDir, string overlay, params string[] names)
+    {
+        var start = new ProcessStartInfo("bash", [Path.Combine(TestPaths.RepoRoot, "build", "images", "pin-images.sh"), .. names])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["IMAGES_DIR"] = imagesDir;
+        start.Environment["PIN_OVERLAY"] = overlay;
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output.Result + errors);
+    }
+
+    [GeneratedRegex(@"^ghcr\.io/multimodal-services/[a-z]+@sha256:[0-9a-f]{64}$")]
+    private static partial Regex ByDigest();
 
     private static Dictionary<string, string> Labels(YamlNode? node) =>
         node is YamlMappingNode map ? map.Children.ToDictionary(kv => kv.Key.ToString(), kv => kv.Value.ToString()) : [];

@@ -209,13 +209,20 @@ public sealed partial class ManifestTieInTests
         var modelPath = rendered.Env(Containers(deployment).Single()).Single(e => e.Name.EndsWith("__ModelPath")).Value;
         var verify = ModelKitFetch(Containers(deployment, init: true).Single(c => Scalar(c, "name") == "verify-model"));
         var job = rendered.OfKind("Job").Single(j => Scalar(j, "metadata", "name") == "fetch-models");
-        var fetch = ModelKitFetch(Containers(job).Single(c => Scalar(c, "name") == name));
+        var fetcher = Containers(job).Single(c => Scalar(c, "name") == name);
+        var fetch = ModelKitFetch(fetcher);
 
         Assert.True(verify.Offline);
         Assert.False(fetch.Offline);
         Assert.Equal(modelPath, verify.TargetDir);
         Assert.Equal((fetch.Repo, fetch.TargetDir), (verify.Repo, verify.TargetDir));
         Assert.NotEmpty(fetch.Patterns);
+
+        // --token-file names a file of the optional hub-token Secret's mount (absent Secret: no token, public repos).
+        var mount = Items(fetcher, "volumeMounts").Single(m => fetch.TokenFile!.StartsWith(Scalar(m, "mountPath") + "/"));
+        var volume = Items(job, "spec", "template", "spec", "volumes").Single(v => Scalar(v, "name") == Scalar(mount, "name"));
+        Assert.Equal(("hub-token", "true"), (Scalar(volume, "secret", "secretName"), Scalar(volume, "secret", "optional")));
+        Assert.Equal("token", Path.GetFileName(fetch.TokenFile));
     }
 
     // The container's command as ModelKit parses it (MultiModal.ModelKit fetch <repo> --to … [--offline]).

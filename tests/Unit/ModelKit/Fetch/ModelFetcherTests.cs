@@ -59,6 +59,43 @@ public sealed class ModelFetcherTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(folder, "model")));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Fetch_TokenFileAbsentOrEmpty_PublicRepoFetchedWithoutToken(bool fileExists)
+    {
+        await using var hub = new FakeHub();
+        await hub.StartAsync().DefaultTimeout();
+        using var http = FetchCommand.CreateHttpClient();
+        var tokenFile = Path.Combine(folder, "secret", "token");            // an optional Secret's mount, Secret absent
+        if (fileExists)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(tokenFile)!);
+            File.WriteAllText(tokenFile, "\n");
+        }
+
+        var manifest = await Fetcher(http).FetchAsync(Request(hub, tokenFile, "config.json")).DefaultTimeout();
+
+        Assert.Equal(["config.json"], manifest.Files.Select(f => f.Path));
+        Assert.All(hub.HubRequests, r => Assert.Null(r.Authorization));
+        Assert.Contains($"{tokenFile}: no token there", log.ToString());
+    }
+
+    [Fact]
+    public async Task Fetch_GatedRepoTokenFileAbsent_Fails401NamingTheFlag()
+    {
+        await using var hub = new FakeHub(gated: true);
+        await hub.StartAsync().DefaultTimeout();
+        using var http = FetchCommand.CreateHttpClient();
+
+        var error = await Assert.ThrowsAsync<HubFetchException>(
+            () => Fetcher(http).FetchAsync(Request(hub, Path.Combine(folder, "absent"), "config.json"))).DefaultTimeout();
+
+        Assert.Contains("401", error.Message);
+        Assert.Contains("--token-file", error.Message);
+        Assert.False(Directory.Exists(Path.Combine(folder, "model")));
+    }
+
     [Fact]
     public async Task Fetch_TransferCutMidFile_ResumesWithRangeFromBytesKept()
     {

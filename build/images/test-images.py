@@ -8,8 +8,8 @@ URLs name Services (http://clip:5101), here they point at 127.0.0.1 with the sam
 every pod has for itself (9464), is moved per process (19464 + n) since all share this host's network. Then, through the gateway
 container only: grpc.health.v1 readiness SERVING for every image, and the Python example client's calls for every
 model service started (EmbedTexts/Classify, DescribeStream, GenerateImage stream). Exit 0 only if all of it held.
-Not covered: readOnlyRootFilesystem (buildah run has no read-only root); the init container's and services' writes
-outside /models and /tmp would show up as failures in a cluster, not here."""
+readOnlyRootFilesystem: `buildah run` has no read-only root, so each container's root file system is compared before
+and after its process ran (and served the calls): any path it added, removed or rewritten outside its volumes fails."""
 import base64, hashlib, json, os, re, shutil, subprocess, sys, tempfile, time, signal
 import yaml
 
@@ -95,6 +95,29 @@ def container_env(spec, config_maps):
     return env
 
 
+def rootfs(container):
+    """The container's root file system as the host sees it: every path, files with (mtime, size), folders as None.
+    Volumes are bind mounts inside the container's own mount namespace, so nothing written to them shows here."""
+    root = buildah("mount", container).strip()
+    state = {}
+    for folder, dirs, files in os.walk(root):
+        for entry in dirs + files:
+            path = os.path.join(folder, entry)
+            st = os.lstat(path)
+            state[os.path.relpath(path, root)] = None if entry in dirs else (st.st_mtime_ns, st.st_size)
+    return state
+
+
+# Written by `buildah run` itself each time it starts a process (as root, before the process), not by the process.
+BUILDAH_FILES = {"run/.containerenv"}
+
+
+def root_writes(before, after):
+    """What changed in the root file system: paths added, removed or rewritten (buildah's own files aside)."""
+    return sorted(p for p in before.keys() | after.keys()
+                  if before.get(p, "gone") != after.get(p, "gone") and p not in BUILDAH_FILES)
+
+
 def main():
     if shutil.which("buildah") is None:
         print("test-images: buildah is not installed (apt-get install buildah); skipping", file=sys.stderr)
@@ -107,7 +130,7 @@ def main():
     work = tempfile.mkdtemp(prefix="test-images-")
     models = os.path.join(work, "models")
     os.makedirs(models)
-    containers, processes, failures = [], [], []
+    containers, processes, failures, roots = [], [], [], []
     try:
         for name in [n for n in ORDER if n in WANTED]:
             pod = deployments[name]["spec"]["template"]["spec"]
@@ -146,6 +169,11 @@ def main():
                         mounts += ["-v", f'{host}:{m["mountPath"]}' + (":ro" if m.get("readOnly") else "")]
                 run = ["buildah", "--storage-driver", STORAGE, "run", "--isolation", "chroot", "--user", user,
                        *env, *mounts, container, "--", *argv]
+                # readOnlyRootFilesystem, checked: `buildah run` has no read-only root, so run a no-op first (buildah
+                # writes its own files then: hosts, resolv.conf, mount points), note the root, and after the real
+                # process compare: anything it changed outside its volumes would fail on a read-only root.
+                subprocess.run(run[:run.index("--") + 1] + ["/bin/true"], check=True, capture_output=True)
+                roots.append((f"{name}/{spec['name']}", container, rootfs(container)))
                 log = open(os.path.join(work, f'{name}-{spec["name"]}.log'), "w")
                 print(f"test-images: {name}/{spec['name']}: {' '.join(argv)} as {user}", flush=True)
                 if is_init:
@@ -177,6 +205,12 @@ def main():
                 print(f"test-images: {line}", flush=True)
                 if line.startswith("FAILED"):
                     failures.append(line)
+        for label, container, before in roots:
+            written = root_writes(before, rootfs(container))
+            if written:
+                failures.append(f"{label} wrote outside its volumes (read-only root in a cluster): {', '.join(written[:10])}")
+            else:
+                print(f"test-images: {label}: root file system untouched (readOnlyRootFilesystem holds)", flush=True)
     except StopIteration:
         pass
     finally:

@@ -35,7 +35,8 @@ public sealed partial class ManifestRolloutTests
         else
         {
             var section = char.ToUpperInvariant(name[0]) + name[1..];
-            Assert.Contains(env, e => e.Name == $"{section}__DrainSeconds");
+            Assert.True(env.Any(e => e.Name == $"{section}__DrainSeconds"),
+                $"{overlay}/{name}: {section}__DrainSeconds is not set (its settings ConfigMap), so the grace period is not tied to it");
             drain = new ConfigurationBuilder()
                 .AddInMemoryCollection(env.Select(e => KeyValuePair.Create(e.Name.Replace("__", ":"), (string?)e.Value)))
                 .Build().GetSection(section).Get<DrainOptions>()!.DrainSeconds;

@@ -20,6 +20,16 @@ if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
 else
   (cd "$ROOT" && tar -c --exclude=./.images --exclude='*/bin' --exclude='*/obj' .) | tar -x -C "$src"
 fi
+# libtorch as the services load it: TorchSharp needs libtorch, libtorch_cpu, libc10 (and their libgomp, libshm). The
+# package also ships Python bindings, test backends and Android's NNAPI backend, which nothing here loads, and keeps
+# full symbol tables; dropped and stripped (--strip-unneeded keeps the dynamic symbols the loader and dlsym use).
+trim_libtorch() {
+  rm -f "$1"/{libtorch_python,libtorchbind_test,libjitbackend_test,libbackend_with_compiler,libaoti_custom_ops,libnnapi_backend}.so
+  for lib in "$1"/libtorch*.so "$1"/libc10*.so "$1"/libgomp*.so* "$1"/libshm.so "$1"/libLibTorchSharp.so; do
+    [ -f "$lib" ] && strip --strip-unneeded "$lib"
+  done
+  return 0
+}
 for name in "${names[@]}"; do
   [ -n "${PROJECT[$name]:-}" ] || { echo "images: unknown image '$name' (${IMAGES[*]})" >&2; exit 2; }
   context=$WORK/$name
@@ -30,6 +40,7 @@ for name in "${names[@]}"; do
   }
   publish "${PROJECT[$name]}"
   [ "$name" = gateway ] || publish services/ModelKit/ModelKit.csproj
+  [ "$name" = gateway ] || trim_libtorch "$context/app"
   bh bud --isolation chroot -q --layers=false \
     --build-arg BASE="$BASE_IMAGE" --build-arg VERSION="$IMAGE_TAG" --build-arg REVISION="$revision" \
     --build-arg CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \

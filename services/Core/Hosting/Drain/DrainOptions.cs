@@ -16,7 +16,7 @@ public sealed class DrainOptions
     /// </summary>
     public static readonly TimeSpan HostMargin = TimeSpan.FromSeconds(5);
 
-    /// <summary>terminationGracePeriodSeconds = DrainSeconds + this, in k8s/base/*/deployment.yaml.</summary>
+    /// <summary>terminationGracePeriodSeconds = DrainSeconds + this (k8s/base: settings.env, deployment.yaml; tests/Unit/K8s ties them).</summary>
     public const int KubernetesMarginSeconds = 10;
 
     /// <summary>

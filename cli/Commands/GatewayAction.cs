@@ -36,5 +36,10 @@ internal static class GatewayAction
                 Console.Error.WriteLine($"mm: {ex.Message}");
                 return ExitCodes.Usage;
             }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"mm: cannot write the output: {ex.Message}");
+                return ExitCodes.Usage;
+            }
         });
 }

@@ -95,6 +95,8 @@ internal static class GenerateCommand
                             for (var i = 0; i < result.Images.Count; i++)
                             {
                                 var file = names.Result(result.Seeds[i], result.Images.Count);
+                                if (Path.GetDirectoryName(file) is { Length: > 0 } folder)
+                                    Directory.CreateDirectory(folder);
                                 await File.WriteAllBytesAsync(file, result.Images[i].Data.ToByteArray(), CancellationToken.None);
                                 saved.Add($"saved {file} ({result.Images[i].Width}x{result.Images[i].Height}, seed {result.Seeds[i]}, " +
                                     $"{result.StepsRun} steps, {Schedulers.Name(result.Scheduler)}, " +

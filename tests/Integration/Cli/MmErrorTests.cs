@@ -34,12 +34,12 @@ public sealed class MmErrorTests(CliFleetFixture fleet)
     }
 
     [Fact]
-    public async Task Embed_BadCommandLine_UsageErrorExit2()
+    public async Task Generate_StepsNotANumber_UsageErrorExit2()
     {
-        var result = await fleet.MmAsync("embed", "--no-such-option").DefaultTimeout();
+        var result = await fleet.MmAsync("generate", "a cat", "--steps", "lots").DefaultTimeout();
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("mm: Unrecognized command or argument '--no-such-option'", result.Stderr);
+        Assert.Contains("mm: Cannot parse argument 'lots' for option '--steps'", result.Stderr);
     }
 
     [Fact]

@@ -20,17 +20,18 @@ public sealed partial class MmTmuxTests(CliFleetFixture fleet)
         var stopped = JobStopped();
         var stoppedBefore = stopped.Matches(fleet.Diffusion.Output).Count;
         var cancelledBefore = (await DiffusionInfoAsync()).JobsCancelled;
-        // A job ahead of mm's, running until this test cancels it.
+        // A job ahead of mm's, running until this test cancels it. Euler at 128×128: ~100 ms a step here, and PNDM (the
+        // model's own) fails at 1000 steps on this model.
         using var blockerCancel = new CancellationTokenSource();
         using var blocker = fleet.DiffusionClient.GenerateImage(
-            new DiffusionV1.GenerateImageRequest { Prompt = "blocker", Steps = CliFleetFixture.MaxSteps, Seed = 1 }, cancellationToken: blockerCancel.Token);
+            new DiffusionV1.GenerateImageRequest { Prompt = "blocker", Steps = CliFleetFixture.MaxSteps, Seed = 1, Scheduler = DiffusionV1.Scheduler.Euler, Width = 128, Height = 128 }, cancellationToken: blockerCancel.Token);
         while (await blocker.ResponseStream.MoveNext().DefaultTimeout() && blocker.ResponseStream.Current.EventCase != DiffusionV1.GenerateImageResponse.EventOneofCase.Progress)
         {
         }
         using var terminal = await TmuxSession.StartAsync(120, 30, Directory.CreateTempSubdirectory("mm-tmux-").FullName,
             new Dictionary<string, string> { ["MM_GATEWAY"] = fleet.GatewayAddress, ["TERM"] = "xterm-256color", ["LANG"] = "C.UTF-8" });
 
-        await terminal.TypeAsync($"{Path.Combine(TestPaths.RepoRoot, "mm")} generate \"a lighthouse at dusk\" --steps {CliFleetFixture.MaxSteps} --seed 3; echo \"mm exited $?\"");
+        await terminal.TypeAsync($"{Path.Combine(TestPaths.RepoRoot, "mm")} generate \"a lighthouse at dusk\" --steps {CliFleetFixture.MaxSteps} --scheduler euler -W 128 -H 128 --seed 3; echo \"mm exited $?\"");
         await terminal.PressAsync("Enter");
         await terminal.WaitForAsync(Queued(), m => m.Groups[1].Value == "1");
         blockerCancel.Cancel();

@@ -13,7 +13,7 @@ internal static class ClassifyCommand
     {
         var image = new Argument<string>("image") { Description = "Image file" };
         var labels = new Argument<string[]>("label") { Description = "Labels to score", Arity = ArgumentArity.OneOrMore };
-        var template = new Option<string>("--template") { Description = "Prompt template with {} for the label (server default: \"a photo of a {}\")" };
+        var template = new Option<string>("--template") { HelpName = "TEXT", Description = "Prompt template with {} for the label (server default: \"a photo of a {}\")" };
         var command = new Command("classify", "Zero-shot classification of an image against labels (CLIP)") { image, labels, template };
         command.SetGatewayAction(async (parsed, gateway, cancellationToken) =>
         {

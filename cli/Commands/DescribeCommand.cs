@@ -16,11 +16,11 @@ internal static class DescribeCommand
     {
         var image = new Argument<string>("image") { Description = "Image file" };
         var prompt = new Argument<string>("prompt") { Description = "Question (server default: \"Describe this image.\")", Arity = ArgumentArity.ZeroOrOne };
-        var maxTokens = new Option<uint>("--max-tokens") { Description = "Most tokens to generate (0: the server's default)" };
-        var temperature = new Option<float?>("--temperature", "-t") { Description = "Sampling temperature (unset or 0: greedy)" };
-        var seed = new Option<ulong?>("--seed") { Description = "Sampling seed" };
-        var topP = new Option<float>("--top-p") { Description = "Nucleus sampling mass (0: off)" };
-        var topK = new Option<uint>("--top-k") { Description = "Sample from the K likeliest tokens (0: off)" };
+        var maxTokens = new Option<uint>("--max-tokens") { HelpName = "N", Description = "Most tokens to generate (0: the server's default)" };
+        var temperature = new Option<float?>("--temperature", "-t") { HelpName = "T", Description = "Sampling temperature (unset or 0: greedy)" };
+        var seed = new Option<ulong?>("--seed") { HelpName = "SEED", Description = "Sampling seed" };
+        var topP = new Option<float>("--top-p") { HelpName = "P", Description = "Nucleus sampling mass (0: off)" };
+        var topK = new Option<uint>("--top-k") { HelpName = "K", Description = "Sample from the K likeliest tokens (0: off)" };
         var command = new Command("describe", "Ask about an image; the answer streams as it is generated") { image, prompt, maxTokens, temperature, seed, topP, topK };
         command.SetGatewayAction(async (parsed, gateway, cancellationToken) =>
         {

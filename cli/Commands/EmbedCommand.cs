@@ -13,7 +13,7 @@ internal static class EmbedCommand
     public static void AddEmbedCommand(this RootCommand root)
     {
         var texts = new Argument<string[]>("text") { Description = "Texts to embed", Arity = ArgumentArity.ZeroOrMore };
-        var images = new Option<string[]>("--image", "-i") { Description = "Image files to embed (repeatable)", AllowMultipleArgumentsPerToken = true };
+        var images = new Option<string[]>("--image", "-i") { HelpName = "FILE", Description = "Image files to embed (repeatable)", AllowMultipleArgumentsPerToken = true };
         var normalize = new Option<bool>("--normalize") { Description = "Unit-length embeddings (cosine = dot product)" };
         var command = new Command("embed", "CLIP embeddings of texts or images, one JSON object per line") { texts, images, normalize };
         command.SetGatewayAction(async (parsed, gateway, cancellationToken) =>

@@ -18,20 +18,20 @@ internal static class GenerateCommand
     public static void AddGenerateCommand(this RootCommand root)
     {
         var prompt = new Argument<string>("prompt") { Description = "What to draw" };
-        var negative = new Option<string>("--negative") { Description = "What the image should not contain" };
-        var steps = new Option<uint>("--steps") { Description = "Denoising steps (0: the server's default, 50)" };
-        var seed = new Option<ulong?>("--seed") { Description = "Seed of the first image (image i uses seed + i); random when unset" };
+        var negative = new Option<string>("--negative") { HelpName = "TEXT", Description = "What the image should not contain" };
+        var steps = new Option<uint>("--steps") { HelpName = "N", Description = "Denoising steps (0: the server's default, 50)" };
+        var seed = new Option<ulong?>("--seed") { HelpName = "SEED", Description = "Seed of the first image (image i uses seed + i); random when unset" };
         var scheduler = new Option<string>("--scheduler") { Description = "Scheduler (default: the model's own)" };
         scheduler.AcceptOnlyFromAmong(Schedulers.Names);
-        var count = new Option<uint>("-n", "--num-images") { Description = "Images to generate", DefaultValueFactory = _ => 1 };
-        var output = new Option<string>("-o", "--output") { Description = "Output file (default: <prompt slug>-<seed>.png); .jpg/.webp pick the encoding" };
-        var init = new Option<string>("--init") { Description = "img2img: the image to start from" };
-        var strength = new Option<float>("--strength") { Description = "img2img strength in (0, 1] (server default 0.8)" };
-        var width = new Option<uint>("--width", "-W") { Description = "Width in pixels, a multiple of 8 (0: native)" };
-        var height = new Option<uint>("--height", "-H") { Description = "Height in pixels, a multiple of 8 (0: native)" };
-        var guidance = new Option<float?>("--guidance", "-g") { Description = "Classifier-free guidance scale (server default 7.5)" };
-        var previews = new Option<string>("--previews") { Description = "Write each preview frame (JPEG) into this folder as it arrives" };
-        var previewEvery = new Option<uint>("--preview-every") { Description = "A preview every N steps", DefaultValueFactory = _ => 1 };
+        var count = new Option<uint>("-n", "--num-images") { HelpName = "N", Description = "Images to generate", DefaultValueFactory = _ => 1 };
+        var output = new Option<string>("-o", "--output") { HelpName = "FILE", Description = "Output file (default: <prompt slug>-<seed>.png); .jpg/.webp pick the encoding" };
+        var init = new Option<string>("--init") { HelpName = "IMAGE", Description = "img2img: the image to start from" };
+        var strength = new Option<float>("--strength") { HelpName = "S", Description = "img2img strength in (0, 1] (server default 0.8)" };
+        var width = new Option<uint>("--width", "-W") { HelpName = "PX", Description = "Width in pixels, a multiple of 8 (0: native)" };
+        var height = new Option<uint>("--height", "-H") { HelpName = "PX", Description = "Height in pixels, a multiple of 8 (0: native)" };
+        var guidance = new Option<float?>("--guidance", "-g") { HelpName = "SCALE", Description = "Classifier-free guidance scale (server default 7.5)" };
+        var previews = new Option<string>("--previews") { HelpName = "DIR", Description = "Write each preview frame (JPEG) into this folder as it arrives" };
+        var previewEvery = new Option<uint>("--preview-every") { HelpName = "N", Description = "A preview every N steps", DefaultValueFactory = _ => 1 };
         var command = new Command("generate", "Generate images (Stable Diffusion) with a live progress bar; Ctrl-C cancels the job")
         {
             prompt, negative, steps, seed, scheduler, count, output, init, strength, width, height, guidance, previews, previewEvery,

@@ -32,21 +32,23 @@ internal static class HealthCommand
                 try
                 {
                     var response = await client.CheckAsync(new HealthCheckRequest { Service = check.Service }, options);
-                    return (check.Name, Status: response.Status.ToString().ToUpperInvariant(), Serving: response.Status == HealthCheckResponse.Types.ServingStatus.Serving);
+                    return (check.Name, Status: ErrorLine.ConstantCase(response.Status.ToString()),
+                        Serving: response.Status == HealthCheckResponse.Types.ServingStatus.Serving, Unreachable: (string?)null);
                 }
                 catch (RpcException ex) when (ex.StatusCode != StatusCode.Cancelled)
                 {
-                    return (check.Name, Status: ErrorLine.From(ex, gateway.Address)["mm: ".Length..], Serving: false);
+                    var line = ErrorLine.From(ex, gateway.Address);
+                    return (check.Name, Status: line["mm: ".Length..], Serving: false, Unreachable: ErrorLine.IsUnreachable(ex) ? line : null);
                 }
             }));
             // Unreachable gateway: one line, as for every other command, rather than four failed rows.
-            if (results.All(r => r.Status.StartsWith("UNAVAILABLE", StringComparison.Ordinal)) && !results[0].Serving)
+            if (results.All(r => r.Unreachable is not null))
             {
-                await Console.Error.WriteLineAsync("mm: " + results[0].Status);
+                await Console.Error.WriteLineAsync(results[0].Unreachable);
                 return ExitCodes.Unavailable;
             }
             var table = Tables.Create("service", "status");
-            foreach (var (name, status, serving) in results)
+            foreach (var (name, status, serving, _) in results)
                 table.AddRow(name, serving ? $"[green]{status}[/]" : $"[red]{Markup.Escape(status)}[/]");
             AnsiConsole.Write(table);
             return results.All(r => r.Serving) ? ExitCodes.Ok : ExitCodes.Unavailable;

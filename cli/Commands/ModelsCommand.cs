@@ -30,6 +30,12 @@ internal static class ModelsCommand
                     .GetModelInfoAsync(new Vision.GetModelInfoRequest(), options))),
                 RowAsync("diffusion", gateway, async () => Diffusion(await new Diffusion.DiffusionService.DiffusionServiceClient(gateway.Channel)
                     .GetModelInfoAsync(new Diffusion.GetModelInfoRequest(), options))));
+            // Unreachable gateway: one line, as for every other command, rather than three failed rows.
+            if (rows.All(r => r.Unreachable is not null))
+            {
+                await Console.Error.WriteLineAsync(rows[0].Unreachable);
+                return ExitCodes.Unavailable;
+            }
             var table = Tables.Create("service", "model", "device", "details", "served");
             foreach (var row in rows)
                 table.AddRow(row.Cells);
@@ -39,7 +45,8 @@ internal static class ModelsCommand
         root.Subcommands.Add(command);
     }
 
-    private sealed record Row(string[] Cells, int ExitCode);
+    /// <summary>A table row; <paramref name="Unreachable"/> is the error line when the gateway itself could not be reached.</summary>
+    private sealed record Row(string[] Cells, int ExitCode, string? Unreachable = null);
 
     private static async Task<Row> RowAsync(string service, GatewayConnection gateway, Func<Task<string[]>> info)
     {
@@ -49,8 +56,9 @@ internal static class ModelsCommand
         }
         catch (RpcException ex) when (ex.StatusCode != StatusCode.Cancelled)
         {
-            return new Row([service, $"[red]{Markup.Escape(ErrorLine.From(ex, gateway.Address)["mm: ".Length..])}[/]", "", "", ""],
-                ExitCodes.For(ex.StatusCode));
+            var line = ErrorLine.From(ex, gateway.Address);
+            return new Row([service, $"[red]{Markup.Escape(line["mm: ".Length..])}[/]", "", "", ""], ExitCodes.For(ex.StatusCode),
+                ErrorLine.IsUnreachable(ex) ? line : null);
         }
     }
 

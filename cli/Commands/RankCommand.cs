@@ -16,7 +16,7 @@ internal static class RankCommand
     {
         var query = new Argument<string>("query") { Description = "Query: a text or an image file" };
         var candidates = new Argument<string[]>("candidate") { Description = "Candidates: texts or image files", Arity = ArgumentArity.OneOrMore };
-        var topK = new Option<uint>("--top-k", "-k") { Description = "Show only the best K (0: all)" };
+        var topK = new Option<uint>("--top-k", "-k") { HelpName = "K", Description = "Show only the best K (0: all)" };
         var command = new Command("rank", "Rank texts or images by CLIP similarity to a text or image query") { query, candidates, topK };
         command.SetGatewayAction(async (parsed, gateway, cancellationToken) =>
         {

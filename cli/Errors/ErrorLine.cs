@@ -30,7 +30,7 @@ internal static partial class ErrorLine
         line.Append(' ');
         if (fields.Count > 0)
             line.AppendJoin("; ", fields);
-        else if (status is null && ex.StatusCode == StatusCode.Unavailable)
+        else if (IsUnreachable(ex))
             line.Append($"cannot reach the gateway at {gateway} ({OneLine(ex.Status.Detail)})");
         else
             line.Append(OneLine(status?.Message is { Length: > 0 } message ? message : ex.Status.Detail));
@@ -39,8 +39,14 @@ internal static partial class ErrorLine
         return line.ToString();
     }
 
+    /// <summary>UNAVAILABLE without AIP-193 details: the client could not connect (a service's refusal carries details).</summary>
+    public static bool IsUnreachable(RpcException ex) => ex.StatusCode == StatusCode.Unavailable && ex.GetRpcStatus() is null;
+
     /// <summary><c>StatusCode.InvalidArgument</c> → <c>INVALID_ARGUMENT</c>, as gRPC spells codes.</summary>
-    public static string ConstantCase(StatusCode code) => WordBoundary().Replace(code.ToString(), "_").ToUpperInvariant();
+    public static string ConstantCase(StatusCode code) => ConstantCase(code.ToString());
+
+    /// <summary><c>NotServing</c> → <c>NOT_SERVING</c>.</summary>
+    public static string ConstantCase(string pascalCase) => WordBoundary().Replace(pascalCase, "_").ToUpperInvariant();
 
     private static string OneLine(string text) => string.Join(' ', text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 

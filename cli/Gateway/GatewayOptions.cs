@@ -12,6 +12,7 @@ internal static class GatewayOptions
     /// <summary><c>--gateway HOST:PORT</c> (or a URL), on every command; default <c>MM_GATEWAY</c>, else 127.0.0.1:8080.</summary>
     public static readonly Option<string> Address = new("--gateway")
     {
+        HelpName = "HOST:PORT",
         Description = $"Gateway address, host:port or URL (default: ${AddressVariable}, else {DefaultAddress})",
         Recursive = true,
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable(AddressVariable) is { Length: > 0 } value ? value : DefaultAddress,

@@ -46,6 +46,18 @@ internal static class InlineImages
     {
         if (protocol == InlineProtocol.None)
             return null;
+        try
+        {
+            return EncodePixels(protocol, encoded);
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or TypeInitializationException)
+        {
+            return null;   // a platform the tool package carries no SkiaSharp native for: no inline previews
+        }
+    }
+
+    private static string? EncodePixels(InlineProtocol protocol, ReadOnlySpan<byte> encoded)
+    {
         using var bitmap = SKBitmap.Decode(encoded);
         if (bitmap is null)
             return null;

@@ -13,6 +13,9 @@ namespace MultiModal.Cli.Generate;
 internal sealed class GenerateView(IAnsiConsole console, InlineProtocol inline)
 {
     private ProgressTask? _task;
+    // The first progress event seen: steps/s is measured from it, so prompt encoding (in the server's elapsed time
+    // before step 1) does not drag the rate down for the whole run.
+    private (uint Step, TimeSpan Elapsed)? _first;
 
     public bool Live => console.Profile.Capabilities.Interactive;
 
@@ -44,7 +47,11 @@ internal sealed class GenerateView(IAnsiConsole console, InlineProtocol inline)
     public void Step(MultiModal.Contracts.Diffusion.V1.Progress progress)
     {
         var elapsed = progress.Elapsed?.ToTimeSpan() ?? TimeSpan.Zero;
-        var rate = elapsed > TimeSpan.Zero ? progress.Step / elapsed.TotalSeconds : 0;
+        _first ??= (progress.Step, elapsed);
+        var (firstStep, firstElapsed) = _first.Value;
+        var rate = progress.Step > firstStep && elapsed > firstElapsed
+            ? (progress.Step - firstStep) / (elapsed - firstElapsed).TotalSeconds
+            : elapsed > TimeSpan.Zero ? progress.Step / elapsed.TotalSeconds : 0;
         var eta = progress.Eta is { } e ? Seconds(e.ToTimeSpan()) : "?";
         if (_task is not null)
         {

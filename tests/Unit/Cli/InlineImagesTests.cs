@@ -67,6 +67,21 @@ public sealed class InlineImagesTests
                 Assert.Equal((x + y) % 2 == 0 ? 5 * 36 : 5, pixels[y * width + x]);
     }
 
+    [Theory]
+    [InlineData("Jpeg")]
+    [InlineData("Png")]
+    public void Encode_EncodedOrangeImage_SixelOfItsColour(string format)
+    {
+        using var bitmap = new SkiaSharp.SKBitmap(16, 12, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Opaque);
+        bitmap.Erase(new SkiaSharp.SKColor(255, 153, 0));
+        using var data = bitmap.Encode(Enum.Parse<SkiaSharp.SKEncodedImageFormat>(format), 95);
+
+        var sixel = InlineImages.Encode(InlineProtocol.Sixel, data.ToArray());
+
+        Assert.NotNull(sixel);
+        Assert.All(Decode(sixel, 16, 12), index => Assert.Equal(5 * 36 + 3 * 6 + 0, index));   // (255, 153, 0) → levels (5, 3, 0)
+    }
+
     // A minimal sixel reader: #n selects (or, with ;2;r;g;b, defines) a colour, '?'..'~' paint six rows, !n repeats,
     // $ returns to the band's first column, - starts the next band.
     private static int[] Decode(string sixel, int width, int height)

@@ -8,6 +8,7 @@
 #   make run-vision MODEL=<llava-hf-folder> PORT=<n>     one Vision service in the foreground
 #   make run-diffusion MODEL=<diffusers-folder> PORT=<n> one Diffusion service in the foreground
 #   make run-gateway PORT=<n> CLIP=<url>[,<url>...] [DIFFUSION=...]  the gateway in the foreground
+#   make pack-mm        the `mm` command line as a dotnet tool package in artifacts/mm (cli/; ./mm runs the built one)
 #   make models         the built-in default models (random weights, real tokenizers) under models/
 #   make fuzz TARGET=<name> SECONDS=<n>   AFL++ + SharpFuzz on one target (make fuzz-all SECONDS=<n>: each in turn; tests/Fuzz/README.md)
 #   make bench          all benchmarks (bench-clip, bench-vision, bench-diffusion, bench-load; method and results: tests/Bench/README.md)
@@ -40,13 +41,13 @@ BENCH_DLL := tests/Bench/bin/$(CONFIG)/net10.0/MultiModal.Tests.Bench.dll
 # 1: the example clients also run against a gateway with a keys file (with their key: pass; without: UNAUTHENTICATED).
 EXAMPLES_WITH_API_KEYS ?= 1
 
-.PHONY: build built test test-failover check-run-race test-unit test-golden test-integration test-examples proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-gateway bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all images image-archive pin-images test-images k8s-render clean
+.PHONY: build built pack-mm test test-failover check-run-race test-unit test-golden test-integration test-examples proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-gateway bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all images image-archive pin-images test-images k8s-render clean
 
 # Builds run under a lock (build/locked-build.sh), and run-* targets depend on `built`: a stamp newer than every
 # source, so starting two replicas at once (make run-clip PORT=a & make run-clip PORT=b) builds at most once and
 # never rewrites bin/ under a running replica.
 STAMP := .build-stamp.$(CONFIG)
-SOURCES := $(shell find services gateway tests protos build -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' \
+SOURCES := $(shell find services gateway cli tests protos build -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' \
 	-o -name '*.props' -o -name '*.targets' -o -name 'appsettings*.json' \) -not -path '*/bin/*' -not -path '*/obj/*') \
 	Directory.Build.props Directory.Build.targets Directory.Packages.props global.json MultiModal.Services.sln
 LOCKED_BUILD = build/locked-build.sh --stamp $(STAMP) -- $(DOTNET) build MultiModal.Services.sln -c $(CONFIG) -v q -nologo
@@ -58,6 +59,10 @@ built: $(STAMP)
 
 $(STAMP): $(SOURCES)
 	$(LOCKED_BUILD)
+
+# `mm` as a dotnet tool: dotnet tool install --global --add-source artifacts/mm MultiModal.Cli (then `mm --help`).
+pack-mm:
+	build/locked-build.sh -- $(DOTNET) pack cli/Cli.csproj -c $(CONFIG) -v q -nologo -o artifacts/mm
 
 $(BUF):
 	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION) >/dev/null

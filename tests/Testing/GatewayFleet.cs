@@ -25,6 +25,18 @@ public static class GatewayFleet
     }
 
     /// <summary>
+    /// Starts the gateway routing each cluster named in <paramref name="backends"/> (clip, vision, diffusion) to its
+    /// replica, as <c>make run</c> does; clusters not named are off.
+    /// </summary>
+    public static Task<ServiceProcess> StartGatewayAsync(IReadOnlyDictionary<string, Uri> backends, IEnumerable<string>? arguments = null)
+    {
+        string Upstream(string name) =>
+            $"--Gateway:Upstreams:{name}={backends.FirstOrDefault(b => b.Key.Equals(name, StringComparison.OrdinalIgnoreCase)).Value?.ToString() ?? "none"}";
+        return ServiceProcess.StartAsync(BuildOutputs.Dll("gateway", "Gateway"),
+            [Upstream("Clip"), Upstream("Vision"), Upstream("Diffusion"), .. arguments ?? []]);
+    }
+
+    /// <summary>
     /// Calls <paramref name="probe"/> (e.g. GetModelInfo through the gateway) until it succeeds: the gateway's active
     /// health check marks a new destination healthy within its first probe.
     /// </summary>

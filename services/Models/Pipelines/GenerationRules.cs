@@ -78,6 +78,12 @@ public sealed record GenerationRules(int NativeWidth, int NativeHeight, int VaeS
             Reject("steps", $"steps must be at most the scheduler's {pipelineConfig.NumTrainTimesteps} training timesteps, got {r.Steps}.");
         var scheduler = SchedulerFactory.Create(r.Scheduler, pipelineConfig);
         scheduler.SetTimesteps(r.Steps);
+        // "leading" spacing adds steps_offset after spacing T/N apart: with N = T (SD 1.x: 1000 steps, offset 1) the
+        // last timestep is T itself, past ᾱ (diffusers fails there with an IndexError). The σ schedulers interpolate
+        // (np.interp clamps), so only the ᾱ-indexing ones are refused.
+        if (scheduler is AlphaSchedulerBase && scheduler.Timesteps.Max() > pipelineConfig.NumTrainTimesteps - 1)
+            Reject("steps", $"{r.Steps} steps put a timestep at {scheduler.Timesteps.Max()}, past this scheduler's last training timestep " +
+                $"{pipelineConfig.NumTrainTimesteps - 1} (timestep_spacing {scheduler.Config.TimestepSpacing}, steps_offset {scheduler.Config.StepsOffset}); use fewer steps.");
         if (r.InitImage is null)
             return new GenerationSchedule(scheduler, scheduler.Timesteps, r.Steps);
         var tail = Img2ImgTimesteps.Select(scheduler, r.Steps, r.Strength);

@@ -141,4 +141,17 @@ public sealed class GenerationRulesTests
     public void Schedule_MoreStepsThanTrainingTimesteps_IsRejectedAsSteps() =>
         Assert.Equal("steps", RejectedField(() =>
             GenerationRules.Schedule(Txt2Img() with { Steps = 1001 }, SchedulerConfig.Parse(Sd15Scheduler))));
+
+    [Theory]
+    [InlineData(SchedulerKind.Default)]
+    [InlineData(SchedulerKind.Ddim)]
+    [InlineData(SchedulerKind.Ddpm)]
+    public void Schedule_AsManyStepsAsTrainingTimestepsWithLeadingOffset_IsRejectedAsStepsNotCrashed(SchedulerKind kind) =>
+        // leading spacing + steps_offset 1 with 1000 steps puts the last timestep at 1000, outside ᾱ[0..999]
+        Assert.Equal("steps", RejectedField(() =>
+            GenerationRules.Schedule(Txt2Img() with { Steps = 1000, Scheduler = kind }, SchedulerConfig.Parse(Sd15Scheduler))));
+
+    [Fact]
+    public void Schedule_OneStepFewerThanTrainingTimesteps_StaysInsideTheSchedule() =>
+        Assert.Equal(999.0, GenerationRules.Schedule(Txt2Img() with { Steps = 999 }, SchedulerConfig.Parse(Sd15Scheduler)).Timesteps.Max());
 }

@@ -50,14 +50,10 @@ public sealed class OpenAiFleetFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         ImageHost = await LoopbackImageHost.StartAsync(VisionFleetFixture.LoadImage("circle_64x48").Data.ToByteArray());
-        var starts = new[]
-        {
-            ServiceProcess.StartAsync(BuildOutputs.Dll("services/Clip", "Clip"), [$"--Clip:ModelPath={TestPaths.Fixture("tiny-clip", "model")}"]),
-            ServiceProcess.StartAsync(BuildOutputs.Dll("services/Vision", "Vision"), [$"--Vision:ModelPath={VisionFleetFixture.ModelFolder}"]),
-            ServiceProcess.StartAsync(BuildOutputs.Dll("services/Diffusion", "Diffusion"), [$"--Diffusion:ModelPath={TestPaths.Fixture("tiny-sd", "pipeline")}"]),
-        };
-        var started = await Task.WhenAll(starts);   // each start is bounded by ServiceProcess.DefaultStartTimeout
-        (Clip, Vision, Diffusion) = (started[0], started[1], started[2]);
+        // One after another, each kept as soon as it listens, so that a failed start leaves nothing running behind.
+        Clip = await ServiceProcess.StartAsync(BuildOutputs.Dll("services/Clip", "Clip"), [$"--Clip:ModelPath={TestPaths.Fixture("tiny-clip", "model")}"]);
+        Vision = await ServiceProcess.StartAsync(BuildOutputs.Dll("services/Vision", "Vision"), [$"--Vision:ModelPath={VisionFleetFixture.ModelFolder}"]);
+        Diffusion = await ServiceProcess.StartAsync(BuildOutputs.Dll("services/Diffusion", "Diffusion"), [$"--Diffusion:ModelPath={TestPaths.Fixture("tiny-sd", "pipeline")}"]);
 
         string[] common =
         [
@@ -67,10 +63,8 @@ public sealed class OpenAiFleetFixture : IAsyncLifetime
             "--Gateway:ImageFetch:ResolveOverrides:img.localtest=127.0.0.1",
             "--Gateway:ImageFetch:ResolveOverrides:img-other.localtest=127.0.0.1",
         ];
-        var gateways = await Task.WhenAll(
-            ServiceProcess.StartAsync(BuildOutputs.Dll("gateway", "Gateway"), [.. common, "--Gateway:ImageFetch:AllowedNetworks:0=127.0.0.0/8"]),
-            ServiceProcess.StartAsync(BuildOutputs.Dll("gateway", "Gateway"), common));
-        (Gateway, GuardedGateway) = (gateways[0], gateways[1]);
+        Gateway = await ServiceProcess.StartAsync(BuildOutputs.Dll("gateway", "Gateway"), [.. common, "--Gateway:ImageFetch:AllowedNetworks:0=127.0.0.0/8"]);
+        GuardedGateway = await ServiceProcess.StartAsync(BuildOutputs.Dll("gateway", "Gateway"), common);
 
         Channel = GrpcChannel.ForAddress(Gateway.Address);
         foreach (var channel in new[] { Channel, GrpcChannel.ForAddress(GuardedGateway.Address) })

@@ -47,6 +47,7 @@ public static class ChatCompletionsEndpoint
         var streamRequest = new DescribeStreamRequest
         {
             Images = { request.Images }, Prompt = request.Prompt, MaxTokens = request.MaxTokens, TopP = request.TopP, Stop = { request.Stop },
+            History = { request.History }, System = request.System,
         };
         if (request.HasTemperature) streamRequest.Temperature = request.Temperature;
         if (request.HasSeed) streamRequest.Seed = request.Seed;
@@ -93,7 +94,11 @@ public static class ChatCompletionsEndpoint
 
     private static DescribeRequest ToDescribe(ChatRequest chat, IEnumerable<Contracts.Common.V1.Image> images)
     {
-        var request = new DescribeRequest { Images = { images }, Prompt = chat.Prompt, MaxTokens = chat.MaxTokens, TopP = chat.TopP, Stop = { chat.Stop } };
+        var request = new DescribeRequest
+        {
+            Images = { images }, Prompt = chat.Prompt, MaxTokens = chat.MaxTokens, TopP = chat.TopP, Stop = { chat.Stop }, System = chat.System,
+            History = { chat.History.Select(t => new ConversationTurn { User = t.User, Assistant = t.Assistant }) },
+        };
         if (chat.Temperature is { } t) request.Temperature = t;   // unset = greedy
         if (chat.Seed is { } s) request.Seed = s;
         return request;

@@ -14,7 +14,14 @@ public sealed record ChatRequest(
     ulong? Seed,
     IReadOnlyList<string> Stop,
     bool Stream,
-    bool IncludeUsage);
+    bool IncludeUsage)
+{
+    /// <summary>Earlier (user, assistant) exchanges, oldest first.</summary>
+    public IReadOnlyList<(string User, string Assistant)> History { get; init; } = [];
+
+    /// <summary>System and developer messages, joined by newlines ("" when none).</summary>
+    public string System { get; init; } = "";
+}
 
 /// <summary>An image URL (data: or http(s)) and where it sat in the request, e.g. <c>messages[0].content[1].image_url</c>.</summary>
 public sealed record ImageRef(string Url, string Param);

@@ -6,9 +6,11 @@ using static MultiModal.Gateway.OpenAi.Http.RequestJson;
 namespace MultiModal.Gateway.OpenAi.Chat;
 
 /// <summary>
-/// The one place chat requests are checked. Messages: one user turn (text parts joined by newlines, image_url parts as
-/// an object <c>{"url", "detail"}</c> or a plain string, the older shape) after optional system/developer messages;
-/// earlier user/assistant turns are refused with a 400 (the Describe contract has one question). Sampling:
+/// The one place chat requests are checked. Messages: optional system/developer messages first, then user and
+/// assistant messages alternating, ending with a user message: the last is Describe's prompt, the earlier pairs its
+/// history and the system text its system instruction, which the Vision service folds in with the model's chat template.
+/// Text parts are joined by newlines; image_url parts (an object <c>{"url", "detail"}</c> or a plain string, the older
+/// shape) only in the first user message, where the model's template puts images. Sampling:
 /// max_completion_tokens or max_tokens, temperature (OpenAI's default 1; 0 = greedy), top_p, seed, stop (string or up
 /// to 4 strings), n (1 only), stream and stream_options.include_usage.
 /// </summary>
@@ -17,7 +19,7 @@ public static class ChatRequestParser
     public static ChatRequest Parse(JsonElement body)
     {
         var model = RequiredString(body, "model");
-        var (prompt, images) = Messages(body);
+        var (prompt, images, history, system) = Messages(body);
 
         var n = Integer(body, "n");
         if (n is { } count && count != 1)
@@ -52,46 +54,58 @@ public static class ChatRequestParser
         }
 
         return new ChatRequest(model, images, prompt, (uint)maxTokens, maxParam,
-            temperature == 0 ? null : (float)temperature, (float)topP, seed is { } s ? (ulong)s : null, Stop(body), stream, includeUsage);
+            temperature == 0 ? null : (float)temperature, (float)topP, seed is { } s ? (ulong)s : null, Stop(body), stream, includeUsage)
+        {
+            History = history,
+            System = system,
+        };
     }
 
-    private static (string Prompt, IReadOnlyList<ImageRef> Images) Messages(JsonElement body)
+    private static (string Prompt, IReadOnlyList<ImageRef> Images, IReadOnlyList<(string, string)> History, string System) Messages(JsonElement body)
     {
         if (Get(body, "messages") is not { ValueKind: JsonValueKind.Array } messages)
             throw Get(body, "messages") is null
                 ? OpenAiException.Invalid("messages", "'messages' is required.", "missing_required_parameter")
                 : WrongType("messages", "an array");
-        var user = -1;
+        var system = new List<string>();
+        var users = new List<string>();
+        var assistants = new List<string>();
+        var images = new List<ImageRef>();
         var index = 0;
         foreach (var message in messages.EnumerateArray())
         {
-            var path = $"messages[{index}]";
+            var path = $"messages[{index++}]";
             if (message.ValueKind != JsonValueKind.Object)
                 throw WrongType(path, "an object");
             var role = RequiredString(message, "role", $"{path}.role");
+            var expected = users.Count == assistants.Count ? "user" : "assistant";
             switch (role)
             {
-                case "system" or "developer" when user < 0:
+                case "system" or "developer" when users.Count == 0:
+                    system.Add(Content(message, path, images: null));
                     break;
-                case "user" when user < 0:
-                    user = index;
+                case "user" or "assistant" when role == expected:
+                    (role == "user" ? users : assistants).Add(Content(message, path, role == "user" && users.Count == 0 ? images : null));
                     break;
                 case "system" or "developer" or "user" or "assistant" or "tool" or "function":
                     throw OpenAiException.Invalid($"{path}.role",
-                        "Only one user message (after optional system messages) is supported: the vision service answers one question per request.",
+                        $"Expected a '{expected}' message here: system messages first, then user and assistant messages alternating, ending with a user message (no tools).",
                         "unsupported_value");
                 default:
                     throw OpenAiException.Invalid($"{path}.role", $"Unknown role '{role}'.");
             }
-            index++;
         }
-        if (user < 0)
-            throw OpenAiException.Invalid("messages", "'messages' must contain a user message.");
+        if (users.Count == 0 || users.Count != assistants.Count + 1)
+            throw OpenAiException.Invalid("messages", "'messages' must end with a user message.");
+        return (users[^1], images, [.. assistants.Select((a, i) => (users[i], a))], string.Join('\n', system));
+    }
 
+    // A message's text: a string, or text parts joined by newlines; image_url parts go to `images` (null: not allowed here).
+    private static string Content(JsonElement message, string path, List<ImageRef>? images)
+    {
+        var content = $"{path}.content";
         var text = new StringBuilder();
-        var images = new List<ImageRef>();
-        var content = $"messages[{user}].content";
-        switch (Get(messages[user], "content"))
+        switch (Get(message, "content"))
         {
             case { ValueKind: JsonValueKind.String } s:
                 text.Append(s.GetString());
@@ -106,10 +120,10 @@ public static class ChatRequestParser
             default:
                 throw WrongType(content, "a string or an array of content parts");
         }
-        return (text.ToString(), images);
+        return text.ToString();
     }
 
-    private static void Part(JsonElement part, string path, StringBuilder text, List<ImageRef> images)
+    private static void Part(JsonElement part, string path, StringBuilder text, List<ImageRef>? images)
     {
         if (part.ValueKind != JsonValueKind.Object)
             throw WrongType(path, "an object");
@@ -129,6 +143,8 @@ public static class ChatRequestParser
                     null => throw OpenAiException.Invalid(param, $"'{param}' is required.", "missing_required_parameter"),
                     _ => throw WrongType(param, "an object {\"url\": ...} or a URL string"),
                 };
+                if (images is null)
+                    throw OpenAiException.Invalid(param, "Images go in the first user message (where the model's chat template puts them).", "unsupported_value");
                 images.Add(new ImageRef(url, param));
                 break;
             case var other:

@@ -45,6 +45,7 @@ public static class ChatResponses
         "max_tokens" => chat.MaxTokensParam,
         "temperature" or "top_p" or "seed" => field,
         _ when field.StartsWith("stop", StringComparison.Ordinal) => "stop",
+        // history[i].user is message 2i after the system messages, history[i].assistant 2i + 1: "messages" names them all.
         _ when field.StartsWith("images[", StringComparison.Ordinal)
             && int.TryParse(field.AsSpan(7, field.IndexOf(']') - 7), out var i) && i < chat.Images.Count => chat.Images[i].Param,
         _ => "messages",

@@ -40,6 +40,28 @@ public sealed class ClosedLoopTests(OpenAiFleetFixture fleet)
     }
 
     [Fact]
+    public async Task Describe_ConversationThroughOpenAiBackendAndGatewayRest_SameTextAsLocal()
+    {
+        using var remote = await ServiceProcess.StartAsync(BuildOutputs.Dll("services/Vision", "Vision"),
+        [
+            "--Vision:Backend=openai", $"--Vision:OpenAI:BaseUrl={new Uri(fleet.Gateway.Address, "/v1")}", "--Vision:OpenAI:Model=gpt-4o",
+            $"--Vision:OpenAI:ApiKey={OpenAiFleetFixture.Key}",
+        ]);
+        using var remoteChannel = GrpcChannel.ForAddress(remote.Address);
+        var request = new DescribeRequest
+        {
+            Images = { VisionFleetFixture.LoadImage("circle_64x48") }, Prompt = "And its colour?", MaxTokens = 10, Temperature = 0,
+            System = "You are terse.", History = { new ConversationTurn { User = "What is in this picture?", Assistant = "A circle." } },
+        };
+
+        var local = await new VisionService.VisionServiceClient(fleet.Channel).DescribeAsync(request, fleet.Bearer).ResponseAsync.DefaultTimeout();
+        var looped = await new VisionService.VisionServiceClient(remoteChannel).DescribeAsync(request).ResponseAsync.DefaultTimeout();
+
+        Assert.Equal(local.Text, looped.Text);
+        Assert.Equal(local.Usage, looped.Usage);
+    }
+
+    [Fact]
     public async Task DescribeStream_OpenAiBackendThroughGatewayRest_SameDeltasJoinedAsLocal()
     {
         using var remote = await ServiceProcess.StartAsync(BuildOutputs.Dll("services/Vision", "Vision"),

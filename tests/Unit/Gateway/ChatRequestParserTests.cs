@@ -26,6 +26,21 @@ public sealed class ChatRequestParserTests
     }
 
     [Fact]
+    public void Parse_Conversation_SystemHistoryAndLastQuestion()
+    {
+        var chat = Parse("""
+            {"model":"m","messages":[{"role":"system","content":"Be brief."},{"role":"developer","content":[{"type":"text","text":"Answer in English."}]},
+              {"role":"user","content":[{"type":"text","text":"What is it?"},{"type":"image_url","image_url":"data:image/png;base64,AA=="}]},
+              {"role":"assistant","content":"A dot."},{"role":"user","content":"What colour?"}]}
+            """);
+
+        Assert.Equal("Be brief.\nAnswer in English.", chat.System);
+        Assert.Equal([("What is it?", "A dot.")], chat.History);
+        Assert.Equal("What colour?", chat.Prompt);
+        Assert.Equal("messages[2].content[1].image_url", Assert.Single(chat.Images).Param);
+    }
+
+    [Fact]
     public void Parse_TemperatureZeroAndStreamOptions_GreedyWithUsage()
     {
         var chat = Parse("""{"model":"m","temperature":0,"max_completion_tokens":5,"stream":true,"stream_options":{"include_usage":true},"stop":"\n","messages":[{"role":"user","content":"hi"}]}""");
@@ -38,7 +53,10 @@ public sealed class ChatRequestParserTests
 
     [Theory]
     [InlineData("""{"model":"m","n":2,"messages":[{"role":"user","content":"hi"}]}""", "n")]
-    [InlineData("""{"model":"m","messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"},{"role":"user","content":"c"}]}""", "messages[1].role")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"a"},{"role":"user","content":"c"}]}""", "messages[1].role")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"}]}""", "messages")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"a"},{"role":"system","content":"b"},{"role":"user","content":"c"}]}""", "messages[1].role")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"},{"role":"user","content":[{"type":"image_url","image_url":"data:image/png;base64,AA=="}]}]}""", "messages[2].content[0].image_url")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":[{"type":"input_audio"}]}]}""", "messages[0].content[0].type")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]}""", "messages[0].content[0].image_url.url")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"top_p":0}""", "top_p")]

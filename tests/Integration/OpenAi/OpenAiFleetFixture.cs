@@ -52,7 +52,8 @@ public sealed class OpenAiFleetFixture : IAsyncLifetime
         ImageHost = await LoopbackImageHost.StartAsync(VisionFleetFixture.LoadImage("circle_64x48").Data.ToByteArray());
         // One after another, each kept as soon as it listens, so that a failed start leaves nothing running behind.
         Clip = await ServiceProcess.StartAsync(BuildOutputs.Dll("services/Clip", "Clip"), [$"--Clip:ModelPath={TestPaths.Fixture("tiny-clip", "model")}"]);
-        Vision = await ServiceProcess.StartAsync(BuildOutputs.Dll("services/Vision", "Vision"), [$"--Vision:ModelPath={VisionFleetFixture.ModelFolder}"]);
+        Vision = await ServiceProcess.StartAsync(BuildOutputs.Dll("services/Vision", "Vision"), 
+            [$"--Vision:ModelPath={VisionFleetFixture.ModelFolder}", "--Logging:LogLevel:MultiModal.Vision.Local.LocalLlavaBackend=Debug"]);
         Diffusion = await ServiceProcess.StartAsync(BuildOutputs.Dll("services/Diffusion", "Diffusion"), [$"--Diffusion:ModelPath={TestPaths.Fixture("tiny-sd", "pipeline")}"]);
 
         string[] common =

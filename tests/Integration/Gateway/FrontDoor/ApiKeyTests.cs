@@ -119,7 +119,7 @@ public sealed class ApiKeyTests(FrontDoorFixture fixture)
         Assert.Contains("API_KEY_MISSING", await response.Content.ReadAsStringAsync().DefaultTimeout());
     }
 
-    /// <summary>An HTTP/2 (prior knowledge) client, as the gateway's port speaks h2c only.</summary>
+    /// <summary>An HTTP/2 (prior knowledge) client, as gRPC clients connect (the port also speaks HTTP/1.1).</summary>
     internal static HttpClient RestClient(Uri address) => new()
     {
         BaseAddress = address,

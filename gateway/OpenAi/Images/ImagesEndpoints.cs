@@ -12,8 +12,8 @@ namespace MultiModal.Gateway.OpenAi.Images;
 /// <summary>
 /// <c>POST /v1/images/generations</c> (JSON) and <c>POST /v1/images/edits</c> (multipart, img2img) →
 /// DiffusionService.GenerateImage. Without <c>stream</c>: <c>{"created", "data": [{"b64_json"}]}</c>. With it: SSE events
-/// <c>image_generation.partial_image</c> (the service's approximate previews, <c>partial_images</c> of them evenly
-/// spaced over the steps) and one <c>image_generation.completed</c> per image, as OpenAI's image stream names them.
+/// <c>image_generation.partial_image</c> (the service's approximate previews: JPEG at 1/8 of the size, decoded from the
+/// predicted x0 by a linear map; <c>partial_images</c> of them evenly spaced over the steps) and one <c>image_generation.completed</c> per image, as OpenAI's image stream names them.
 /// </summary>
 public static class ImagesEndpoints
 {
@@ -132,7 +132,7 @@ public static class ImagesEndpoints
                 quality = "auto",
                 background = "opaque",
                 output_format = request.OutputFormat,
-                usage = new { input_tokens = 0, output_tokens = 0, total_tokens = 0, input_tokens_details = new { text_tokens = 0, image_tokens = 0 } },
+                // No usage: the diffusion service reports no token counts, and zeros would be a made-up number.
             }, aborted, "image_generation.completed");
     }
 }

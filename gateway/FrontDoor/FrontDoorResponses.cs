@@ -76,7 +76,7 @@ internal static class FrontDoorResponses
         if (retryAfter is { } delay)
             response.Headers[HeaderNames.RetryAfter] = Math.Max(1, (int)Math.Ceiling(delay.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         // The shape the REST endpoints and OpenAI-compatible clients use: {"error": {"message", "type", "param", "code"}}.
-        var error = new OpenAi.Errors.OpenAiException(statusCode, message, param: null, code: WireNames[reason]);
+        var error = new OpenAi.Errors.OpenAiException(statusCode, message, param: null, code: WireNames[reason].ToLowerInvariant());
         return response.WriteAsJsonAsync(OpenAi.Errors.OpenAiErrorWriter.Body(error), OpenAi.OpenAiJson.Options);
     }
 

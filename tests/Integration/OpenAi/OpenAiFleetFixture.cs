@@ -24,6 +24,8 @@ namespace MultiModal.Tests.Integration.OpenAi;
 public sealed class OpenAiFleetFixture : IAsyncLifetime
 {
     public const string Key = "rest-sdk-test-key";
+    /// <summary>The gateways' request body limit (the shipped default is 65 MiB), so a test can exceed it cheaply.</summary>
+    public const int MaxBodyBytes = 4 << 20;
     public static readonly string[] ImageHostNames = ["127.0.0.1", "localhost", "img.localtest"];
 
     public ServiceProcess Clip { get; private set; } = null!;
@@ -63,6 +65,7 @@ public sealed class OpenAiFleetFixture : IAsyncLifetime
             .. ImageHostNames.Select((h, i) => $"--Gateway:ImageFetch:AllowedHosts:{i}={h}"),
             "--Gateway:ImageFetch:ResolveOverrides:img.localtest=127.0.0.1",
             "--Gateway:ImageFetch:ResolveOverrides:img-other.localtest=127.0.0.1",
+            $"--Gateway:MaxRequestBodyBytes={MaxBodyBytes}",
         ];
         Gateway = await ServiceProcess.StartAsync(BuildOutputs.Dll("gateway", "Gateway"), [.. common, "--Gateway:ImageFetch:AllowedNetworks:0=127.0.0.0/8"]);
         GuardedGateway = await ServiceProcess.StartAsync(BuildOutputs.Dll("gateway", "Gateway"), common);

@@ -116,7 +116,7 @@ public sealed class ApiKeyTests(FrontDoorFixture fixture)
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
-        Assert.Contains("API_KEY_MISSING", await response.Content.ReadAsStringAsync().DefaultTimeout());
+        Assert.Contains("api_key_missing", await response.Content.ReadAsStringAsync().DefaultTimeout());
     }
 
     /// <summary>An HTTP/2 (prior knowledge) client, as gRPC clients connect (the port also speaks HTTP/1.1).</summary>

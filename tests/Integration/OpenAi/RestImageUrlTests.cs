@@ -82,6 +82,40 @@ public sealed class RestImageUrlTests(OpenAiFleetFixture fleet)
         Assert.Equal(before, fleet.ImageHost.Requests.Count);
     }
 
+    [Theory]
+    [InlineData("img.localtest", false, 200)]
+    [InlineData("127.0.0.1", true, 400)]
+    [InlineData("localhost", true, 400)]
+    public async Task Gpt4VExample_WithCurl_AnsweredOrRefusedWithoutRequest(string host, bool guarded, int expected)
+    {
+        var before = fleet.ImageHost.Requests.Count;
+        var gateway = guarded ? fleet.GuardedGateway : fleet.Gateway;
+        var start = new System.Diagnostics.ProcessStartInfo("curl") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var arg in new[] { "-sS", "-w", "\n%{http_code}", "-H", "content-type: application/json", "-H", $"authorization: Bearer {OpenAiFleetFixture.Key}",
+                     "--data-binary", "@-", new Uri(gateway.Address, "/v1/chat/completions").ToString() })
+            start.ArgumentList.Add(arg);
+
+        using var curl = System.Diagnostics.Process.Start(start)!;
+        await curl.StandardInput.WriteAsync(Gpt4VExample($"http://{host}:{fleet.ImageHost.Port}/image.png"));
+        curl.StandardInput.Close();
+        var output = await curl.StandardOutput.ReadToEndAsync().DefaultTimeout();
+        await curl.WaitForExitAsync().DefaultTimeout();
+
+        var lines = output.TrimEnd().Split('\n');
+        Assert.Equal(expected, int.Parse(lines[^1]));
+        var body = JsonDocument.Parse(string.Join('\n', lines[..^1])).RootElement;
+        if (expected == 200)
+        {
+            Assert.False(string.IsNullOrEmpty(body.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()));
+            Assert.Single(fleet.ImageHost.Requests.Skip(before));
+        }
+        else
+        {
+            Assert.Equal(Param, body.GetProperty("error").GetProperty("param").GetString());
+            Assert.Equal(before, fleet.ImageHost.Requests.Count);
+        }
+    }
+
     [Fact]
     public async Task ImageUrl_RedirectToAnotherHost_400AndTheOtherHostNotAsked()
     {

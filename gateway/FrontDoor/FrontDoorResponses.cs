@@ -75,8 +75,9 @@ internal static class FrontDoorResponses
         response.StatusCode = statusCode;
         if (retryAfter is { } delay)
             response.Headers[HeaderNames.RetryAfter] = Math.Max(1, (int)Math.Ceiling(delay.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        // The shape OpenAI-compatible clients read: {"error": {"message", "type", "code"}}.
-        return response.WriteAsJsonAsync(new { error = new { message, type = Domain, code = WireNames[reason] } });
+        // The shape the REST endpoints and OpenAI-compatible clients use: {"error": {"message", "type", "param", "code"}}.
+        var error = new OpenAi.Errors.OpenAiException(statusCode, message, param: null, code: WireNames[reason].ToLowerInvariant());
+        return response.WriteAsJsonAsync(OpenAi.Errors.OpenAiErrorWriter.Body(error), OpenAi.OpenAiJson.Options);
     }
 
     // grpc-message is percent-encoded: bytes outside printable ASCII, and '%' itself.

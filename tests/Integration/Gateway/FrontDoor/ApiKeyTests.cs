@@ -116,10 +116,10 @@ public sealed class ApiKeyTests(FrontDoorFixture fixture)
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
-        Assert.Contains("API_KEY_MISSING", await response.Content.ReadAsStringAsync().DefaultTimeout());
+        Assert.Contains("api_key_missing", await response.Content.ReadAsStringAsync().DefaultTimeout());
     }
 
-    /// <summary>An HTTP/2 (prior knowledge) client, as the gateway's port speaks h2c only.</summary>
+    /// <summary>An HTTP/2 (prior knowledge) client, as gRPC clients connect (the port also speaks HTTP/1.1).</summary>
     internal static HttpClient RestClient(Uri address) => new()
     {
         BaseAddress = address,

@@ -121,7 +121,7 @@ public sealed class RateLimitTests(FrontDoorFixture fixture)
         Assert.NotEqual(HttpStatusCode.TooManyRequests, first.StatusCode);
         Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
         Assert.True(second.Headers.RetryAfter?.Delta > TimeSpan.Zero, $"Retry-After: {second.Headers.RetryAfter}");
-        Assert.Contains("RATE_LIMITED", await second.Content.ReadAsStringAsync().DefaultTimeout());
+        Assert.Contains("rate_limited", await second.Content.ReadAsStringAsync().DefaultTimeout());
     }
 
     private static void AssertRateLimited(RpcException error, string keyName)

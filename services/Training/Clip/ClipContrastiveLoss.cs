@@ -9,7 +9,7 @@ namespace MultiModal.Training.Clip;
 /// </summary>
 public static class ClipContrastiveLoss
 {
-    /// <param name="logitsPerText">(Bt, Bi) scaled cosine similarities.</param>
+    /// <param name="logitsPerText">(Bt, Bi) scaled cosine similarities (Bt may exceed Bi: several texts per image).</param>
     /// <param name="matches">(Bt, Bi) 1 where text j describes image i; every row and column has at least one.</param>
     public static Tensor Compute(Tensor logitsPerText, Tensor matches)
     {

@@ -3,6 +3,7 @@ using MultiModal.ModelKit;
 using MultiModal.Models.Clip;
 using MultiModal.Training.Loop;
 using MultiModal.Training.World;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MultiModal.Training.Clip;
@@ -37,7 +38,12 @@ public static class ClipTrainer
             return ClipContrastiveLoss.Compute(logits, batch.Matches);
         },
         // OpenAI's clamp: the temperature may not exceed 100.
-        afterStep: () => { using var _ = no_grad(); logitScale.clamp_(0, Math.Log(100)); });
+        afterStep: () =>
+        {
+            using var _ = no_grad();
+            using Scalar min = 0.0, max = Math.Log(100);   // held until clamp_ returns (see DecoupledAdamW)
+            logitScale.clamp_(min, max);
+        });
 
         var folder = options.OutputFolder;
         ClipKit.WriteFolder(folder, config, model.state_dict(), "Model card: see below.\n");

@@ -21,5 +21,5 @@ public sealed record ClipTrainingOptions
     public string? OtherRendererImages { get; init; }
 
     /// <summary>What must match for a checkpoint to be resumed.</summary>
-    public string Fingerprint => $"clip steps={Steps} batch={BatchSize} lr={LearningRate} warmup={WarmupSteps} wd={WeightDecay} clip={GradientClip} seed={Seed}";
+    public string Fingerprint => $"clip texts={ClipWorldBatches.TextsPerImage} steps={Steps} batch={BatchSize} lr={LearningRate} warmup={WarmupSteps} wd={WeightDecay} clip={GradientClip} seed={Seed}";
 }

@@ -10,18 +10,18 @@ namespace MultiModal.Training.Loop;
 /// </summary>
 public static class TrainingCheckpoint
 {
-    private const string ModelFile = "model.dat", OptimizerFile = "optimizer.dat", StateFile = "state.json";
+    private const string ModelFile = "model.dat", OptimizerFile = "optimizer.safetensors", StateFile = "state.json";
 
     public sealed record State(int NextStep, List<double> Losses, string Fingerprint);
 
-    public static void Save(string folder, nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer, State state)
+    public static void Save(string folder, nn.Module model, DecoupledAdamW optimizer, State state)
     {
         var temporary = folder + ".tmp";
         if (Directory.Exists(temporary))
             Directory.Delete(temporary, recursive: true);
         Directory.CreateDirectory(temporary);
         model.save(Path.Combine(temporary, ModelFile));
-        optimizer.save_state_dict(Path.Combine(temporary, OptimizerFile));
+        optimizer.Save(Path.Combine(temporary, OptimizerFile));
         File.WriteAllText(Path.Combine(temporary, StateFile), JsonSerializer.Serialize(state));
         if (Directory.Exists(folder))
             Directory.Delete(folder, recursive: true);
@@ -32,7 +32,7 @@ public static class TrainingCheckpoint
     /// Loads a checkpoint into <paramref name="model"/> and <paramref name="optimizer"/>; null when there is none. A
     /// checkpoint of another configuration (fingerprint) is refused rather than half-loaded.
     /// </summary>
-    public static State? TryLoad(string folder, nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer, string fingerprint)
+    public static State? TryLoad(string folder, nn.Module model, DecoupledAdamW optimizer, string fingerprint)
     {
         var statePath = Path.Combine(folder, StateFile);
         if (!File.Exists(statePath))
@@ -44,7 +44,7 @@ public static class TrainingCheckpoint
                 $"checkpoint {folder} was written by another configuration ({state.Fingerprint}); this run is {fingerprint}. " +
                 "Delete it or run with the same options.");
         model.load(Path.Combine(folder, ModelFile));
-        optimizer.load_state_dict(Path.Combine(folder, OptimizerFile));
+        optimizer.Load(Path.Combine(folder, OptimizerFile));
         return state;
     }
 }

@@ -16,7 +16,7 @@ public sealed record LoopOptions(
     bool Resume);
 
 /// <summary>
-/// The loop every trainer runs: AdamW (decay on matrices only, not on biases, norms, embeddings or scalars), cosine
+/// The loop every trainer runs: AdamW (<see cref="DecoupledAdamW"/>; decay on matrices only, not on biases, norms, embeddings or scalars), cosine
 /// schedule with warmup, gradient clipping by global norm, a checkpoint every <see cref="LoopOptions.CheckpointEvery"/>
 /// steps (resumable), a progress bar and the loss curve saved as <c>loss.png</c> in the work directory.
 /// </summary>
@@ -35,13 +35,11 @@ public sealed class TrainingLoop(nn.Module model, LoopOptions options, string la
         var checkpointFolder = Path.Combine(options.WorkDirectory, "checkpoint");
         var parameters = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
         static bool Decays(string name, Parameter p) => p.dim() >= 2 && !name.Contains("embedding", StringComparison.Ordinal);
-        using var optimizer = optim.AdamW(
+        using var optimizer = new DecoupledAdamW(
         [
-            new AdamW.ParamGroup(parameters.Where(p => Decays(p.name, p.parameter)).Select(p => p.parameter), lr: options.LearningRate,
-                beta1: 0.9, beta2: 0.98, eps: 1e-6, weight_decay: options.WeightDecay),
-            new AdamW.ParamGroup(parameters.Where(p => !Decays(p.name, p.parameter)).Select(p => p.parameter), lr: options.LearningRate,
-                beta1: 0.9, beta2: 0.98, eps: 1e-6, weight_decay: 0),
-        ], lr: options.LearningRate);
+            new DecoupledAdamW.Group(parameters.Where(p => Decays(p.name, p.parameter)).ToList(), options.WeightDecay),
+            new DecoupledAdamW.Group(parameters.Where(p => !Decays(p.name, p.parameter)).ToList(), 0),
+        ], beta1: 0.9, beta2: 0.98, eps: 1e-6);
         var schedule = new CosineSchedule(options.LearningRate, options.WarmupSteps, options.Steps, options.LearningRate / 20);
 
         var first = 0;
@@ -57,15 +55,13 @@ public sealed class TrainingLoop(nn.Module model, LoopOptions options, string la
         for (var step = first; step < options.Steps; step++)
         {
             var lr = schedule.At(step);
-            foreach (var group in optimizer.ParamGroups)
-                group.LearningRate = lr;
             using (var scope = NewDisposeScope())
             {
-                optimizer.zero_grad();
+                optimizer.ZeroGrad();
                 var loss = lossAt(step);
                 loss.backward();
                 nn.utils.clip_grad_norm_(trainable, options.GradientClip);
-                optimizer.step();
+                optimizer.Step(lr);
                 _losses.Add(loss.item<float>());
             }
             afterStep?.Invoke();

@@ -29,9 +29,11 @@ public static class ClipModelCard
 
             ## Data
             Images rendered on the fly by `services/ShapesWorld` (SkiaSharp, antialiased, σ = 4/255 noise, ±12 color jitter):
-            training scenes are indices 0 … {(long)o.Steps * o.BatchSize - 1} of the set with seed {o.Seed}; each paired with one of 15
-            caption paraphrases ("a large red circle on a blue background", "a red circle", "a photo of a red shape",
-            "a circle", ...). A caption's positives are all images of the batch it describes (multi-positive targets).
+            training scenes are indices 0 … {(long)o.Steps * o.BatchSize - 1} of the set with seed {o.Seed}, each with three texts: one of 15
+            caption paraphrases ("a large red circle on a blue background", "a picture of a red circle", "a small star", ...), one
+            naming only its shape ("a circle", "a photo of a circle", "a picture of a circle") and one naming only its color ("a red
+            shape", "a photo of a red shape", "something red"). A text's positives are all images of the batch it describes
+            (multi-positive targets).
 
             ## Recipe
             Symmetric contrastive loss, AdamW (β 0.9/0.98, ε 1e-6, weight decay {o.WeightDecay.ToString(inv)} on matrices), lr {o.LearningRate.ToString(inv)},

@@ -53,7 +53,7 @@ public sealed class DecoupledAdamWTests
             }
 
             Assert.Equal(2, second.Steps);
-            Assert.True(a.equal(b).item<bool>());
+            Assert.True(a.eq(b).all().item<bool>());
         }
         finally
         {

@@ -20,7 +20,7 @@ public static class ClipTrainer
     public static ClipTrainingReport Train(ClipTrainingOptions options)
     {
         random.manual_seed(options.Seed);
-        var config = ClipWorldConfig.Create();
+        var config = ClipWorldConfig.Create(options.PatchSize);
         using var model = new ClipModel(config);
         // The folder first (tokenizer and preprocessor files the batches use), the trained weights over it at the end.
         ClipKit.WriteFolder(options.OutputFolder, config, model.state_dict(), "Training in progress.\n");

@@ -13,6 +13,8 @@ public sealed record ClipTrainingOptions
     public double GradientClip { get; init; } = 1.0;
     public int CheckpointEvery { get; init; } = 100;
     public int Seed { get; init; } = 1;
+    /// <summary>Vision patch size (64-px images): 16 gives 4×4 patches, 8 gives 8×8 (4× the vision tokens).</summary>
+    public int PatchSize { get; init; } = 16;
     public bool Resume { get; init; }
     /// <summary>Held-out evaluation: scenes 0 … EvalCount − 1 of the set with EvalSeed (training uses Seed).</summary>
     public int EvalCount { get; init; } = 500;
@@ -21,5 +23,5 @@ public sealed record ClipTrainingOptions
     public string? OtherRendererImages { get; init; }
 
     /// <summary>What must match for a checkpoint to be resumed.</summary>
-    public string Fingerprint => $"clip texts={ClipWorldBatches.TextsPerImage} steps={Steps} batch={BatchSize} lr={LearningRate} warmup={WarmupSteps} wd={WeightDecay} clip={GradientClip} seed={Seed}";
+    public string Fingerprint => $"clip texts={ClipWorldBatches.TextsPerImage} patch={PatchSize} steps={Steps} batch={BatchSize} lr={LearningRate} warmup={WarmupSteps} wd={WeightDecay} clip={GradientClip} seed={Seed}";
 }

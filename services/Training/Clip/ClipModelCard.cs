@@ -41,7 +41,7 @@ public static class ClipModelCard
             seed {o.Seed}; logit scale learned (clamped ≤ 100). Loss {r.FirstLoss.ToString("F3", inv)} (first 10 steps) → {r.LastLoss.ToString("F3", inv)} (last 50): `loss.png`.
             Training time: {r.TrainingTime.TotalMinutes.ToString("F1", inv)} min on {Environment.ProcessorCount} CPU cores (a shared machine: other jobs ran alongside).
 
-            Reproduce: `dotnet services/Training/bin/Release/net10.0/MultiModal.Training.dll train clip --out <dir> --steps {o.Steps} --batch {o.BatchSize} --seed {o.Seed}`
+            Reproduce: `dotnet services/Training/bin/Release/net10.0/MultiModal.Training.dll train clip --out <dir> --steps {o.Steps} --batch {o.BatchSize} --patch {o.PatchSize} --seed {o.Seed}`
             (`make train-clip`).
 
             ## Metrics (zero-shot, top-1; prompts "a photo of a <color> shape" and "a photo of a <shape>")

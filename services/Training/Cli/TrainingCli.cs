@@ -11,7 +11,7 @@ public static class TrainingCli
 {
     public const string Usage = """
         usage: Training train clip --out <dir> [--work <dir>] [--steps 1500] [--batch 128] [--lr 1e-3] [--warmup 100]
-                                   [--seed 1] [--patch 16] [--resume] [--eval-count 500] [--other-images <dir>] [--threads 1]
+                                   [--seed 1] [--patch 16] [--resume] [--init-from <model.dat>] [--eval-count 500] [--other-images <dir>] [--threads 1]
                Training eval clip --model <dir> [--checkpoint <work>/checkpoint/model.dat] [--count 500] [--seed 1000003] [--images <dir>]
                Training render --out <dir> [--count 100] [--seed 1000003] [--size 64]
         """;
@@ -55,6 +55,7 @@ public static class TrainingCli
             WarmupSteps = a.Int("warmup", 100),
             Seed = a.Int("seed", 1),
             PatchSize = a.Int("patch", 16),
+            InitFrom = a.String("init-from"),
             Resume = a.Flag("resume"),
             EvalCount = a.Int("eval-count", 500),
             OtherRendererImages = a.String("other-images"),

@@ -38,7 +38,7 @@ public static class ClipModelCard
             ## Recipe
             Symmetric contrastive loss, AdamW (β 0.9/0.98, ε 1e-6, weight decay {o.WeightDecay.ToString(inv)} on matrices), lr {o.LearningRate.ToString(inv)},
             {o.WarmupSteps} warmup steps then cosine to lr/20, gradient clipping at {o.GradientClip.ToString(inv)}, batch {o.BatchSize}, {o.Steps} steps,
-            seed {o.Seed}; logit scale learned (clamped ≤ 100). Loss {r.FirstLoss.ToString("F3", inv)} (first 10 steps) → {r.LastLoss.ToString("F3", inv)} (last 50): `loss.png`.
+            seed {o.Seed}{(o.InitFrom is null ? "" : $", starting from the weights of a previous run ({Path.GetFileName(Path.GetDirectoryName(Path.GetDirectoryName(o.InitFrom)))})")}; logit scale learned (clamped ≤ 100). Loss {r.FirstLoss.ToString("F3", inv)} (first 10 steps) → {r.LastLoss.ToString("F3", inv)} (last 50): `loss.png`.
             Training time: {r.TrainingTime.TotalMinutes.ToString("F1", inv)} min on {Environment.ProcessorCount} CPU cores (a shared machine: other jobs ran alongside).
 
             Reproduce: `dotnet services/Training/bin/Release/net10.0/MultiModal.Training.dll train clip --out <dir> --steps {o.Steps} --batch {o.BatchSize} --patch {o.PatchSize} --seed {o.Seed}`

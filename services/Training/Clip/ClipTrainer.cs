@@ -22,6 +22,8 @@ public static class ClipTrainer
         random.manual_seed(options.Seed);
         var config = ClipWorldConfig.Create(options.PatchSize);
         using var model = new ClipModel(config);
+        if (options.InitFrom is not null)
+            model.load(options.InitFrom);
         // The folder first (tokenizer and preprocessor files the batches use), the trained weights over it at the end.
         ClipKit.WriteFolder(options.OutputFolder, config, model.state_dict(), "Training in progress.\n");
         var tokenizer = ClipTokenizer.FromFolder(options.OutputFolder);

@@ -16,6 +16,8 @@ public sealed record ClipTrainingOptions
     /// <summary>Vision patch size (64-px images): 16 gives 4×4 patches, 8 gives 8×8 (4× the vision tokens).</summary>
     public int PatchSize { get; init; } = 16;
     public bool Resume { get; init; }
+    /// <summary>Optional: start from these weights (a checkpoint's model.dat) instead of a random init: a second phase.</summary>
+    public string? InitFrom { get; init; }
     /// <summary>Held-out evaluation: scenes 0 … EvalCount − 1 of the set with EvalSeed (training uses Seed).</summary>
     public int EvalCount { get; init; } = 500;
     public int EvalSeed { get; init; } = 1_000_003;
@@ -23,5 +25,5 @@ public sealed record ClipTrainingOptions
     public string? OtherRendererImages { get; init; }
 
     /// <summary>What must match for a checkpoint to be resumed.</summary>
-    public string Fingerprint => $"clip texts={ClipWorldBatches.TextsPerImage} patch={PatchSize} steps={Steps} batch={BatchSize} lr={LearningRate} warmup={WarmupSteps} wd={WeightDecay} clip={GradientClip} seed={Seed}";
+    public string Fingerprint => $"clip texts={ClipWorldBatches.TextsPerImage} patch={PatchSize} steps={Steps} batch={BatchSize} lr={LearningRate} warmup={WarmupSteps} wd={WeightDecay} clip={GradientClip} seed={Seed} init={InitFrom}";
 }

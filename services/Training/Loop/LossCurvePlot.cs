@@ -16,10 +16,11 @@ public static class LossCurvePlot
         using var raw = new SKPaint { Color = new SKColor(190, 190, 190), StrokeWidth = 1, IsAntialias = true, Style = SKPaintStyle.Stroke };
         using var smooth = new SKPaint { Color = new SKColor(30, 80, 200), StrokeWidth = 2, IsAntialias = true, Style = SKPaintStyle.Stroke };
         using var text = new SKPaint { Color = SKColors.Black, IsAntialias = true };
-        using var font = new SKFont(SKTypeface.Default, 14);
+        using var typeface = Typeface();
+        using var font = new SKFont(typeface, 14);
         float plotW = width - left - right, plotH = height - top - bottom;
         canvas.DrawRect(left, top, plotW, plotH, axis);
-        canvas.DrawText(title, left, top - 12, SKTextAlign.Left, font, text);
+        canvas.DrawText(title + " (log scale; blue: moving average)", left, top - 12, SKTextAlign.Left, font, text);
         canvas.DrawText("step", left + plotW / 2, height - 12, SKTextAlign.Center, font, text);
         var finite = losses.Where(l => double.IsFinite(l) && l > 0).ToList();
         if (finite.Count < 2)
@@ -51,6 +52,12 @@ public static class LossCurvePlot
         DrawSeries(canvas, averaged, X, Y, smooth);
         Save(surface, path);
     }
+
+    // SkiaSharp's NoDependencies natives have no fontconfig, so SKTypeface.Default draws nothing: a system font file
+    // when there is one (Debian's fonts-dejavu-core / fonts-liberation), else the default (curves without labels).
+    private static SKTypeface Typeface() =>
+        new[] { "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf" }
+            .Where(File.Exists).Select(SKTypeface.FromFile).FirstOrDefault(t => t is not null) ?? SKTypeface.Default;
 
     private static void DrawSeries(SKCanvas canvas, IReadOnlyList<double> values, Func<int, float> x, Func<double, float> y, SKPaint paint)
     {

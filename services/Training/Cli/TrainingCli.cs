@@ -10,10 +10,11 @@ namespace MultiModal.Training.Cli;
 public static class TrainingCli
 {
     public const string Usage = """
-        usage: Training train clip --out <dir> [--work <dir>] [--steps 1500] [--batch 128] [--lr 1e-3] [--warmup 100]
+        usage: Training train clip --out <dir> [--work <dir>] [--steps 1000] [--batch 128] [--lr 1e-3] [--warmup 100]
                                    [--seed 1] [--patch 16] [--resume] [--init-from <model.dat>] [--eval-count 500] [--other-images <dir>] [--threads 1]
                Training eval clip --model <dir> [--checkpoint <work>/checkpoint/model.dat] [--count 500] [--seed 1000003] [--images <dir>]
                Training render --out <dir> [--count 100] [--seed 1000003] [--size 64]
+               Training plot --checkpoint <work>/checkpoint --out loss.png [--title clip]
         """;
 
     public static int Run(string[] args)
@@ -25,6 +26,7 @@ public static class TrainingCli
                 ("train", "clip") => TrainClip(new CliArgs(args.Skip(2))),
                 ("eval", "clip") => EvalClip(new CliArgs(args.Skip(2))),
                 ("render", _) => Render(new CliArgs(args.Skip(1))),
+                ("plot", _) => Plot(new CliArgs(args.Skip(1))),
                 _ => Fail(null),
             };
         }
@@ -49,7 +51,7 @@ public static class TrainingCli
         {
             OutputFolder = output,
             WorkDirectory = a.String("work") ?? Path.Combine("artifacts", "train", "clip"),
-            Steps = a.Int("steps", 1500),
+            Steps = a.Int("steps", 1000),
             BatchSize = a.Int("batch", 128),
             LearningRate = a.Double("lr", 1e-3),
             WarmupSteps = a.Int("warmup", 100),
@@ -89,6 +91,19 @@ public static class TrainingCli
         var set = images is null ? LabeledImages.Rendered(seed, count, processor.ImageSize) : LabeledImages.FromFolder(images);
         var result = ZeroShotEvaluation.Run(model, ClipTokenizer.FromFolder(folder), processor, set);
         Console.WriteLine($"{(images is null ? $"rendered (seed {seed})" : images)}: {result}");
+        return 0;
+    }
+
+    private static int Plot(CliArgs a)
+    {
+        var checkpoint = a.Required("checkpoint");
+        var output = a.Required("out");
+        var title = a.String("title") ?? "loss";
+        a.RejectUnknown();
+        var state = System.Text.Json.JsonSerializer.Deserialize<Loop.TrainingCheckpoint.State>(File.ReadAllText(Path.Combine(checkpoint, "state.json")))
+            ?? throw new ArgumentException($"{checkpoint}/state.json is empty");
+        Loop.LossCurvePlot.Save(output, $"{title}: loss per step", state.Losses);
+        Console.WriteLine($"wrote {output} ({state.Losses.Count} steps)");
         return 0;
     }
 

@@ -5,7 +5,7 @@ public sealed record ClipTrainingOptions
 {
     public required string OutputFolder { get; init; }
     public required string WorkDirectory { get; init; }
-    public int Steps { get; init; } = 1500;
+    public int Steps { get; init; } = 1000;
     public int BatchSize { get; init; } = 128;
     public double LearningRate { get; init; } = 1e-3;
     public int WarmupSteps { get; init; } = 100;

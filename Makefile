@@ -9,7 +9,7 @@
 #   make run-diffusion MODEL=<diffusers-folder> PORT=<n> one Diffusion service in the foreground
 #   make run-gateway PORT=<n> CLIP=<url>[,<url>...] [DIFFUSION=...]  the gateway in the foreground
 #   make models         small random-weight models (real tokenizers) under models/ (benchmarks, tests; Vision and Diffusion's defaults)
-#   make train-clip     retrains the built-in CLIP (builtin-models/clip) on the shapes world and evaluates it (~50 min on 2 shared cores)
+#   make train-clip     retrains the built-in CLIP (builtin-models/clip) on the shapes world and evaluates it (~25 min on 2 shared cores)
 #   make eval-clip      zero-shot accuracy of builtin-models/clip on 500 held-out rendered and 500 PIL-drawn images
 #   make fuzz TARGET=<name> SECONDS=<n>   AFL++ + SharpFuzz on one target (make fuzz-all SECONDS=<n>: each in turn; tests/Fuzz/README.md)
 #   make bench          all benchmarks (bench-clip, bench-vision, bench-diffusion, bench-load; method and results: tests/Bench/README.md)
@@ -119,16 +119,14 @@ PIL_EVAL := artifacts/train/pil-world-500
 $(PIL_EVAL)/labels.jsonl: services/ShapesWorld/Python/render_world.py
 	/usr/bin/python3 services/ShapesWorld/Python/render_world.py $(PIL_EVAL) --count 500 --seed 7
 
-# Two phases (builtin-models/clip/README.md): 1000 steps from random weights, then 700 steps at half the learning rate on
-# other scenes (seed 2) from phase 1's weights. TRAIN_ARGS=--resume continues an interrupted phase from its checkpoint.
+# The committed CLIP's recipe (builtin-models/clip/README.md): 1000 steps from random weights. TRAIN_ARGS=--resume
+# continues an interrupted run from its checkpoint; a second phase starts from a checkpoint with
+# TRAIN_ARGS="--init-from artifacts/train/clip/checkpoint/model.dat --seed 2 ..." and another --work.
 train-clip: $(PIL_EVAL)/labels.jsonl
 	build/locked-build.sh -- $(DOTNET) build services/Training/Training.csproj -c $(CONFIG) -v q -nologo
 	rm -rf $(TRAIN_BIN) && mkdir -p $(TRAIN_BIN) && cp -r $(dir $(TRAINING_DLL)). $(TRAIN_BIN)/
-	$(DOTNET) $(TRAIN_BIN)/MultiModal.Training.dll train clip --out artifacts/train/clip-out --work artifacts/train/clip \
-		--steps 1000 $(TRAIN_ARGS)
-	$(DOTNET) $(TRAIN_BIN)/MultiModal.Training.dll train clip --out $(BUILTIN)/clip --work artifacts/train/clip-phase2 \
-		--steps 700 --lr 5e-4 --warmup 30 --seed 2 --init-from artifacts/train/clip/checkpoint/model.dat \
-		--other-images $(PIL_EVAL) $(TRAIN_ARGS)
+	$(DOTNET) $(TRAIN_BIN)/MultiModal.Training.dll train clip --out $(BUILTIN)/clip --work artifacts/train/clip \
+		--steps 1000 --other-images $(PIL_EVAL) $(TRAIN_ARGS)
 
 eval-clip: $(PIL_EVAL)/labels.jsonl
 	build/locked-build.sh -- $(DOTNET) build services/Training/Training.csproj -c $(CONFIG) -v q -nologo

@@ -9,7 +9,9 @@
 #   make run-diffusion MODEL=<diffusers-folder> PORT=<n> one Diffusion service in the foreground
 #   make run-gateway PORT=<n> CLIP=<url>[,<url>...] [DIFFUSION=...]  the gateway in the foreground
 #   make pack-mm        the `mm` command line as a dotnet tool package in artifacts/mm (cli/; ./mm runs the built one)
-#   make models         the built-in default models (random weights, real tokenizers) under models/
+#   make models         small random-weight models (real tokenizers) under models/ (benchmarks, tests; Vision and Diffusion's defaults)
+#   make train-clip     retrains the built-in CLIP (builtin-models/clip) on the shapes world and evaluates it (~25 min on 2 shared cores)
+#   make eval-clip      zero-shot accuracy of builtin-models/clip on 500 held-out rendered and 500 PIL-drawn images
 #   make fuzz TARGET=<name> SECONDS=<n>   AFL++ + SharpFuzz on one target (make fuzz-all SECONDS=<n>: each in turn; tests/Fuzz/README.md)
 #   make bench          all benchmarks (bench-clip, bench-vision, bench-diffusion, bench-load; method and results: tests/Bench/README.md)
 #   make bench-peers    every result as a ratio to ONNX Runtime in the same process (after `make peers-prep`; PEERS_ARGS="--only clip")
@@ -25,6 +27,8 @@ SHELL := /bin/bash
 CONFIG ?= Release
 PORT ?= 8080
 MODELS ?= models
+# Trained, committed models (issue 11): what `make run` and `make run-clip` serve by default (builtin-models/README.md).
+BUILTIN ?= builtin-models
 CLIP_PORT ?= 5101
 DIFFUSION_PORT ?= 5103
 VISION_PORT ?= 5102
@@ -37,11 +41,12 @@ GATEWAY_DLL := $(call out,gateway,Gateway)
 DIFFUSION_DLL := $(call out,services/Diffusion,Diffusion)
 VISION_DLL := $(call out,services/Vision,Vision)
 MODELKIT_DLL := $(call out,services/ModelKit,ModelKit)
+TRAINING_DLL := $(call out,services/Training,Training)
 BENCH_DLL := tests/Bench/bin/$(CONFIG)/net10.0/MultiModal.Tests.Bench.dll
 # 1: the example clients also run against a gateway with a keys file (with their key: pass; without: UNAUTHENTICATED).
 EXAMPLES_WITH_API_KEYS ?= 1
 
-.PHONY: build built pack-mm test test-failover check-run-race test-unit test-golden test-integration test-examples proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-gateway bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all images image-archive pin-images test-images k8s-render clean
+.PHONY: train-clip eval-clip build built pack-mm test test-failover check-run-race test-unit test-golden test-integration test-examples proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-gateway bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all images image-archive pin-images test-images k8s-render clean
 
 # Builds run under a lock (build/locked-build.sh), and run-* targets depend on `built`: a stamp newer than every
 # source, so starting two replicas at once (make run-clip PORT=a & make run-clip PORT=b) builds at most once and
@@ -108,12 +113,31 @@ test-examples: build models
 	@EXAMPLES_WITH_API_KEYS=$(EXAMPLES_WITH_API_KEYS) examples/run-all.sh $(CONFIG)
 
 run: built models
-	@build/run-fleet.sh $(CONFIG) $(PORT) $(MODELS) $(if $(API_KEYS_FILE),--Gateway:ApiKeysFile=$(abspath $(API_KEYS_FILE)))
+	@CLIP_MODEL=$(abspath $(BUILTIN)/clip) build/run-fleet.sh $(CONFIG) $(PORT) $(MODELS) $(if $(API_KEYS_FILE),--Gateway:ApiKeysFile=$(abspath $(API_KEYS_FILE)))
 
 run-clip: built
-	@test -n "$(MODEL)" || { echo "usage: make run-clip MODEL=<hf-clip-folder> [PORT=5101]"; exit 2; }
 	$(DOTNET) $(CLIP_DLL) --contentRoot $(abspath $(dir $(CLIP_DLL))) --urls http://127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(CLIP_PORT)) \
-		--Clip:ModelPath=$(abspath $(MODEL))
+		--Clip:ModelPath=$(abspath $(or $(MODEL),$(BUILTIN)/clip))
+
+# The training CLI runs from a copy of its build output, so a rebuild during a long run cannot pull the dll from under it.
+TRAIN_BIN := artifacts/train/bin
+PIL_EVAL := artifacts/train/pil-world-500
+$(PIL_EVAL)/labels.jsonl: services/ShapesWorld/Python/render_world.py
+	/usr/bin/python3 services/ShapesWorld/Python/render_world.py $(PIL_EVAL) --count 500 --seed 7
+
+# The committed CLIP's recipe (builtin-models/clip/README.md): 1000 steps from random weights. TRAIN_ARGS=--resume
+# continues an interrupted run from its checkpoint; a second phase starts from a checkpoint with
+# TRAIN_ARGS="--init-from artifacts/train/clip/checkpoint/model.dat --seed 2 ..." and another --work.
+train-clip: $(PIL_EVAL)/labels.jsonl
+	build/locked-build.sh -- $(DOTNET) build services/Training/Training.csproj -c $(CONFIG) -v q -nologo
+	rm -rf $(TRAIN_BIN) && mkdir -p $(TRAIN_BIN) && cp -r $(dir $(TRAINING_DLL)). $(TRAIN_BIN)/
+	$(DOTNET) $(TRAIN_BIN)/MultiModal.Training.dll train clip --out $(BUILTIN)/clip --work artifacts/train/clip \
+		--steps 1000 --other-images $(PIL_EVAL) $(TRAIN_ARGS)
+
+eval-clip: $(PIL_EVAL)/labels.jsonl
+	build/locked-build.sh -- $(DOTNET) build services/Training/Training.csproj -c $(CONFIG) -v q -nologo
+	$(DOTNET) $(TRAINING_DLL) eval clip --model $(BUILTIN)/clip --count 500
+	$(DOTNET) $(TRAINING_DLL) eval clip --model $(BUILTIN)/clip --images $(PIL_EVAL)
 
 run-vision: built
 	@test -n "$(MODEL)" || { echo "usage: make run-vision MODEL=<llava-hf-folder> [PORT=5102]"; exit 2; }

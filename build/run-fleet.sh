@@ -2,6 +2,7 @@
 # `make run`: every service on its built-in model plus the gateway, on loopback. Ctrl-C stops all of it.
 set -euo pipefail
 config=$1 port=$2 models=$(realpath "$3")
+clip_model=${CLIP_MODEL:-$models/clip}   # `make run`: the trained built-in CLIP (builtin-models/clip)
 shift 3
 gateway_args=("$@")   # extra gateway arguments, e.g. --Gateway:ApiKeysFile=<abs path> from `make run API_KEYS_FILE=...`
 dll() { echo "$1/bin/$config/net10.0/MultiModal.$2.dll"; }
@@ -23,7 +24,7 @@ wait_ready() { # name port
   echo "$1 did not become ready on port $2" >&2; return 1
 }
 
-start clip 5101 "$(dll services/Clip Clip)" --Clip:ModelPath="$models/clip"
+start clip 5101 "$(dll services/Clip Clip)" --Clip:ModelPath="$clip_model"
 start vision 5102 "$(dll services/Vision Vision)" --Vision:ModelPath="$models/llava"
 start diffusion 5103 "$(dll services/Diffusion Diffusion)" --Diffusion:ModelPath="$models/sd"
 wait_ready clip 5101 && wait_ready vision 5102 && wait_ready diffusion 5103

@@ -32,10 +32,22 @@ public static class ClipKit
     {
         if (!Presets.TryGetValue(preset, out var config))
             throw new ArgumentException($"Unknown CLIP preset '{preset}'; expected {string.Join(", ", Presets.Keys)}.");
-        Directory.CreateDirectory(outDir);
         using var model = new ClipModel(config);
         KitWeights.Randomize(model, seed);
-        SafeTensorsWriter.Write(Path.Combine(outDir, "model.safetensors"), model.state_dict(),
+        WriteFolder(outDir, config, model.state_dict(),
+            $"Random-weight CLIP ({preset}, seed {seed}) written by the MultiModal.Services model kit. Real tokenizer files " +
+            "(openai/CLIP BPE, MIT); weights are random, so embeddings carry no meaning. For real weights point MODEL= at a " +
+            "downloaded Hugging Face CLIP folder.\n");
+    }
+
+    /// <summary>
+    /// A CLIP folder in the Hugging Face layout from a state dict: config.json, model.safetensors, the CLIP BPE tokenizer
+    /// files, preprocessor_config.json for the vision tower's image size, and <paramref name="readme"/> as README.md.
+    /// </summary>
+    public static void WriteFolder(string outDir, ClipConfig config, IReadOnlyDictionary<string, Tensor> stateDict, string readme)
+    {
+        Directory.CreateDirectory(outDir);
+        SafeTensorsWriter.Write(Path.Combine(outDir, "model.safetensors"), stateDict,
             new Dictionary<string, string> { ["format"] = "pt" });
         KitFiles.WriteJson(Path.Combine(outDir, "config.json"), ConfigJson(config));
         KitFiles.WriteJson(Path.Combine(outDir, "preprocessor_config.json"), PreprocessorJson(config.VisionConfig.ImageSize));
@@ -52,10 +64,7 @@ public static class ClipKit
             ["bos_token"] = "<|startoftext|>", ["eos_token"] = "<|endoftext|>",
             ["pad_token"] = "<|endoftext|>", ["unk_token"] = "<|endoftext|>", ["do_lower_case"] = true,
         });
-        File.WriteAllText(Path.Combine(outDir, "README.md"),
-            $"Random-weight CLIP ({preset}, seed {seed}) written by the MultiModal.Services model kit. Real tokenizer files " +
-            "(openai/CLIP BPE, MIT); weights are random, so embeddings carry no meaning. For real weights point MODEL= at a " +
-            "downloaded Hugging Face CLIP folder.\n");
+        File.WriteAllText(Path.Combine(outDir, "README.md"), readme);
     }
 
     private static JsonObject ConfigJson(ClipConfig c) => new()

@@ -1,7 +1,7 @@
 // Port of transformers/models/clip/modeling_clip.py (CLIPTextEmbeddings, CLIPVisionEmbeddings, CLIPAttention, CLIPMLP,
 // CLIPEncoderLayer, CLIPEncoder, CLIPTextTransformer, CLIPVisionTransformer, CLIPModel) at transformers v4.36
 // (815ea8e8a23a). Module fields are checkpoint keys (text_model.encoder.layers.0.self_attn.q_proj.weight, ...):
-// never rename them. Deviations: inference only (no dropout, no gradient checkpointing); attention through
+// never rename them. Deviations: no dropout, no gradient checkpointing (training runs the same forward: services/Training); attention through
 // scaled_dot_product_attention with a boolean mask instead of the additive float-min mask (same softmax result);
 // position_ids are computed, not stored (they are a non-persistent buffer in 4.36, ignored when a checkpoint has them).
 using TorchSharp;
@@ -97,7 +97,12 @@ internal sealed class ClipEncoderLayer : Module<Tensor, Tensor?, Tensor>
         using var attn = self_attn.call(layer_norm1.call(hidden_states), attention_mask);
         var residual = hidden_states + attn;
         using var mlpOut = mlp.call(layer_norm2.call(residual));
-        return residual.add_(mlpOut);
+        // In place when no graph is recorded (inference). When training, layer_norm2 saved residual for its backward,
+        // so an in-place add would invalidate it: a new tensor instead.
+        if (!is_grad_enabled())
+            return residual.add_(mlpOut);
+        using (residual)
+            return residual + mlpOut;
     }
 }
 
@@ -340,6 +345,25 @@ public sealed class ClipModel : Module
         using (output.PooledOutput)
             return visual_projection.call(output.PooledOutput);
     }
+
+    /// <summary>
+    /// CLIPModel.forward's logits (transformers v4.36 modeling_clip.py L1180-L1200), the training-mode forward:
+    /// both towers' features normalised, logits_per_text = exp(logit_scale) · text · imageᵀ, (B_text, B_image), with the
+    /// graph kept so the contrastive loss can back-propagate into every parameter, logit_scale included.
+    /// </summary>
+    public Tensor LogitsPerText(Tensor input_ids, Tensor? attention_mask, Tensor pixel_values)
+    {
+        using var scope = NewDisposeScope();
+        var image_embeds = GetImageFeatures(pixel_values);                                          // (Bi, D)
+        var text_embeds = GetTextFeatures(input_ids, attention_mask);                              // (Bt, D)
+        image_embeds = image_embeds / image_embeds.norm(-1, keepdim: true, p: 2);
+        text_embeds = text_embeds / text_embeds.norm(-1, keepdim: true, p: 2);
+        var logits_per_text = matmul(text_embeds, image_embeds.t()) * logit_scale.exp();           // (Bt, Bi)
+        return logits_per_text.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>logit_scale itself (a trainer clamps it after each step, as OpenAI's training does).</summary>
+    public Parameter LogitScaleParameter => logit_scale;
 
     /// <summary>exp(logit_scale), the factor CLIPModel.forward applies to cosine similarities.</summary>
     public double LogitScaleExp() { using var e = logit_scale.detach().exp(); return e.to(ScalarType.Float64).item<double>(); }

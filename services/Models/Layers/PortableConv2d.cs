@@ -29,9 +29,10 @@ public sealed class PortableConv2d : Module<Tensor, Tensor>
     {
         (_stride, _padding) = ([stride, stride], [padding, padding]);
         _float32ForHalfOnCpu = kernel_size > 1 && outChannels % OutputChannelBlock != 0;
-        weight = new Parameter(empty(outChannels, inChannels, kernel_size, kernel_size, device: device), requires_grad: false);
+        // Trainable like torch.nn.Conv2d's (services/Training); the inference paths run under inference_mode.
+        weight = new Parameter(empty(outChannels, inChannels, kernel_size, kernel_size, device: device));
         if (bias)
-            this.bias = new Parameter(empty(outChannels, device: device), requires_grad: false);
+            this.bias = new Parameter(empty(outChannels, device: device));
         ResetParameters(inChannels * kernel_size * kernel_size);
         RegisterComponents();
     }

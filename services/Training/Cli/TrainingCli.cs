@@ -1,0 +1,123 @@
+using MultiModal.Models.Clip;
+using MultiModal.ShapesWorld;
+using MultiModal.Training.Clip;
+using MultiModal.Training.World;
+using static TorchSharp.torch;
+
+namespace MultiModal.Training.Cli;
+
+/// <summary>The <c>train</c> command line.</summary>
+public static class TrainingCli
+{
+    public const string Usage = """
+        usage: Training train clip --out <dir> [--work <dir>] [--steps 1000] [--batch 128] [--lr 1e-3] [--warmup 100]
+                                   [--seed 1] [--patch 16] [--resume] [--init-from <model.dat>] [--eval-count 500] [--other-images <dir>] [--threads 1]
+               Training eval clip --model <dir> [--checkpoint <work>/checkpoint/model.dat] [--count 500] [--seed 1000003] [--images <dir>]
+               Training render --out <dir> [--count 100] [--seed 1000003] [--size 64]
+               Training plot --checkpoint <work>/checkpoint --out loss.png [--title clip]
+        """;
+
+    public static int Run(string[] args)
+    {
+        try
+        {
+            return (args.ElementAtOrDefault(0), args.ElementAtOrDefault(1)) switch
+            {
+                ("train", "clip") => TrainClip(new CliArgs(args.Skip(2))),
+                ("eval", "clip") => EvalClip(new CliArgs(args.Skip(2))),
+                ("render", _) => Render(new CliArgs(args.Skip(1))),
+                ("plot", _) => Plot(new CliArgs(args.Skip(1))),
+                _ => Fail(null),
+            };
+        }
+        catch (ArgumentException e)
+        {
+            return Fail(e.Message);
+        }
+    }
+
+    private static int Fail(string? message)
+    {
+        if (message is not null)
+            Console.Error.WriteLine("error: " + message);
+        Console.Error.WriteLine(Usage);
+        return 2;
+    }
+
+    private static int TrainClip(CliArgs a)
+    {
+        var output = a.Required("out");
+        var options = new ClipTrainingOptions
+        {
+            OutputFolder = output,
+            WorkDirectory = a.String("work") ?? Path.Combine("artifacts", "train", "clip"),
+            Steps = a.Int("steps", 1000),
+            BatchSize = a.Int("batch", 128),
+            LearningRate = a.Double("lr", 1e-3),
+            WarmupSteps = a.Int("warmup", 100),
+            Seed = a.Int("seed", 1),
+            PatchSize = a.Int("patch", 16),
+            InitFrom = a.String("init-from"),
+            Resume = a.Flag("resume"),
+            EvalCount = a.Int("eval-count", 500),
+            OtherRendererImages = a.String("other-images"),
+        };
+        var threads = a.Int("threads", 1);
+        a.RejectUnknown();
+        // One intra-op thread by default: on a shared 2-core machine (load ~20) libtorch's spinning OpenMP workers made
+        // a step 4-5x slower in wall time than one thread (10 steps: 72 s with 2 threads, 16 s with 1).
+        set_num_threads(threads);
+        var report = ClipTrainer.Train(options);
+        Console.WriteLine($"clip: trained in {report.TrainingTime.TotalMinutes:F1} min, loss {report.FirstLoss:F3} -> {report.LastLoss:F3}");
+        Console.WriteLine($"clip: held-out rendered {report.HeldOut}");
+        if (report.OtherRenderer is { } other)
+            Console.WriteLine($"clip: other renderer {other}");
+        Console.WriteLine($"clip: wrote {output} ({report.FolderBytes / 1048576.0:F1} MiB)");
+        return 0;
+    }
+
+    private static int EvalClip(CliArgs a)
+    {
+        var folder = a.Required("model");
+        var count = a.Int("count", 500);
+        var seed = a.Int("seed", 1_000_003);
+        var images = a.String("images");
+        var checkpoint = a.String("checkpoint");
+        a.RejectUnknown();
+        using var model = ClipCheckpoint.Load(folder, CPU, ScalarType.Float32);
+        if (checkpoint is not null)
+            model.load(checkpoint);   // a training checkpoint's weights (the folder gives config and tokenizer)
+        var processor = ClipImageProcessor.FromFolder(folder);
+        var set = images is null ? LabeledImages.Rendered(seed, count, processor.ImageSize) : LabeledImages.FromFolder(images);
+        var result = ZeroShotEvaluation.Run(model, ClipTokenizer.FromFolder(folder), processor, set);
+        Console.WriteLine($"{(images is null ? $"rendered (seed {seed})" : images)}: {result}");
+        return 0;
+    }
+
+    private static int Plot(CliArgs a)
+    {
+        var checkpoint = a.Required("checkpoint");
+        var output = a.Required("out");
+        var title = a.String("title") ?? "loss";
+        a.RejectUnknown();
+        var state = System.Text.Json.JsonSerializer.Deserialize<Loop.TrainingCheckpoint.State>(File.ReadAllText(Path.Combine(checkpoint, "state.json")))
+            ?? throw new ArgumentException($"{checkpoint}/state.json is empty");
+        Loop.LossCurvePlot.Save(output, $"{title}: loss per step", state.Losses);
+        Console.WriteLine($"wrote {output} ({state.Losses.Count} steps)");
+        return 0;
+    }
+
+    private static int Render(CliArgs a)
+    {
+        var output = a.Required("out");
+        var count = a.Int("count", 100);
+        var seed = a.Int("seed", 1_000_003);
+        var size = a.Int("size", 64);
+        a.RejectUnknown();
+        var scenes = SceneSampler.Scenes(seed, 0, count).ToList();
+        LabeledImages.Write(output, scenes.Select((s, i) =>
+            (new LabeledImage($"{i:D5}.png", SceneRenderer.RenderPng(s, size), s.Color, s.Shape), s)));
+        Console.WriteLine($"wrote {count} images of seed {seed} ({size} px) and {LabeledImages.LabelsFile} to {output}");
+        return 0;
+    }
+}

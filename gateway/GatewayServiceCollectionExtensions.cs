@@ -8,6 +8,8 @@ using MultiModal.Gateway.Retry;
 using MultiModal.Telemetry;
 using MultiModal.Gateway.FrontDoor;
 using MultiModal.Gateway.Health;
+using MultiModal.Gateway.Listener;
+using MultiModal.Gateway.OpenAi;
 using MultiModal.Gateway.Reflection;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
@@ -28,8 +30,9 @@ public static class GatewayServiceCollectionExtensions
         UseListenAddress(builder);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            // gRPC clients speak HTTP/2 with prior knowledge; a cleartext Http1AndHttp2 endpoint would only do HTTP/1.1.
-            kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2);
+            // gRPC clients speak HTTP/2 with prior knowledge, REST clients mostly HTTP/1.1: one cleartext port serves
+            // both, chosen per connection from its first bytes (Listener/CleartextProtocolSniffer.cs).
+            kestrel.ConfigureEndpointDefaults(CleartextProtocolSniffer.UseHttp1AndH2c);
             // A client stream may sit idle for minutes (queued generation); the proxy streams bodies without buffering,
             // and the backends enforce message size limits themselves.
             kestrel.Limits.MinRequestBodyDataRate = null;
@@ -61,6 +64,7 @@ public static class GatewayServiceCollectionExtensions
         builder.AddClusterHealthChecks();          // grpc.health.v1 per routed service: SERVING while a replica is healthy
         builder.Services.AddGatewayReflection();   // grpc.reflection.v1 + v1alpha for the whole fleet
         builder.AddFrontDoor();                    // API keys, per-key limits, request size (Gateway:ApiKeys*, RateLimits, ...)
+        builder.AddOpenAiRest();                   // /v1/... OpenAI-compatible REST → the services' gRPC (OpenAi/)
         return builder;
     }
 
@@ -71,6 +75,7 @@ public static class GatewayServiceCollectionExtensions
         app.MapHealthChecks(HealthPath, new HealthCheckOptions { Predicate = r => !r.Tags.Contains(ClusterHealth.Tag) });
         app.MapGrpcHealthChecksService();
         app.MapGatewayReflection();
+        app.MapOpenAiRest();                       // behind the front door like the proxy: same keys, same limits
         // YARP's default pipeline (session affinity, load balancing, passive health checks) behind unary retries,
         // which re-run it on another destination. No request timeouts: a generation may stream for many minutes;
         // deadlines are the client's (grpc-timeout is forwarded).

@@ -3,7 +3,9 @@ namespace MultiModal.Models.Llava;
 /// <summary>
 /// LLaVA-1.5 prompts (llava-hf/llava-1.5-*-hf model cards; transformers 4.37 has no chat template for Llava, so the
 /// prompt is built by hand, as tiny-llava-a/chat_template_note.txt records): <c>USER: &lt;image&gt;\n{question} ASSISTANT:</c>,
-/// and for later turns <c>... ASSISTANT: {answer}&lt;/s&gt;USER: {question} ASSISTANT:</c>. The tokenizer adds BOS.
+/// and for later turns <c>... ASSISTANT: {answer}&lt;/s&gt;USER: {question} ASSISTANT:</c>. A system instruction goes first,
+/// followed by a space, as llava-hf's later chat_template.json renders a system message (its text, no role). The
+/// tokenizer adds BOS.
 /// </summary>
 public static class LlavaPrompt
 {
@@ -16,11 +18,12 @@ public static class LlavaPrompt
     /// A conversation: every turn but the last carries the assistant's answer; the images go at the start of the first
     /// user message. Ends with <c>ASSISTANT:</c> so the model writes the next answer.
     /// </summary>
-    public static string Build(IReadOnlyList<LlavaTurn> turns, int images = 1)
+    public static string Build(IReadOnlyList<LlavaTurn> turns, int images = 1, string system = "")
     {
         ArgumentOutOfRangeException.ThrowIfNegative(images);
         if (turns.Count == 0) throw new ArgumentException("A prompt needs at least one turn.", nameof(turns));
         var prompt = new System.Text.StringBuilder();
+        if (system.Length > 0) prompt.Append(system).Append(' ');
         for (var i = 0; i < turns.Count; i++)
         {
             prompt.Append("USER: ");

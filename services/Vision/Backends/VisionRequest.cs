@@ -9,7 +9,17 @@ namespace MultiModal.Vision.Backends;
 /// <param name="Images">1 to MaxImages images, already checked to decode.</param>
 /// <param name="Prompt">The question or instruction ("Describe this image." when the caller sent none).</param>
 /// <param name="Sampling">How to pick tokens.</param>
-public sealed record VisionRequest(IReadOnlyList<VisionImage> Images, string Prompt, VisionSampling Sampling);
+public sealed record VisionRequest(IReadOnlyList<VisionImage> Images, string Prompt, VisionSampling Sampling)
+{
+    /// <summary>Earlier exchanges, oldest first; the images belong to the first user message. Empty: one question.</summary>
+    public IReadOnlyList<VisionTurn> History { get; init; } = [];
+
+    /// <summary>A system instruction ("" for none), placed by the model's chat template.</summary>
+    public string System { get; init; } = "";
+}
+
+/// <summary>One earlier exchange: the user's message and the assistant's answer.</summary>
+public sealed record VisionTurn(string User, string Assistant);
 
 /// <summary>An image as received (<paramref name="Data"/>, sniffed <paramref name="MimeType"/>) and as decoded.</summary>
 public sealed record VisionImage(ReadOnlyMemory<byte> Data, string MimeType, DecodedImage Decoded);

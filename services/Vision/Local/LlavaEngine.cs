@@ -76,7 +76,8 @@ public sealed class LlavaEngine : IDisposable
         for (var i = 0; i < request.Images.Count; i++)
             Processor.Preprocess(request.Images[i].Decoded).CopyTo(pixels, i * plane);
 
-        var ids = _generator.Tokenizer.Encode(LlavaPrompt.Build(request.Prompt, request.Images.Count));
+        LlavaTurn[] turns = [.. request.History.Select(t => new LlavaTurn(t.User, t.Assistant)), new LlavaTurn(request.Prompt, null)];
+        var ids = _generator.Tokenizer.Encode(LlavaPrompt.Build(turns, request.Images.Count, request.System));
         var images = request.Images.Count;
         var promptTokens = ids.Length - images + images * Config.ImageSequenceLength;
         Mapping.VisionRequestMapper.CheckPromptTokens(promptTokens, images * Config.ImageSequenceLength, MaxPromptTokens);

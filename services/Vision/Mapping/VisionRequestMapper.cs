@@ -22,11 +22,39 @@ public static class VisionRequestMapper
 
     public static VisionRequest ToRequest(DescribeRequest r, VisionOptions o) =>
         ToRequest(r.Images, r.Prompt, r.MaxTokens, r.HasTemperature ? r.Temperature : null, r.TopP, r.TopK,
-            r.HasSeed ? r.Seed : null, r.Stop, o);
+            r.HasSeed ? r.Seed : null, r.Stop, o) with { History = History(r.History, r.Prompt, r.System, o), System = r.System };
 
     public static VisionRequest ToRequest(DescribeStreamRequest r, VisionOptions o) =>
         ToRequest(r.Images, r.Prompt, r.MaxTokens, r.HasTemperature ? r.Temperature : null, r.TopP, r.TopK,
-            r.HasSeed ? r.Seed : null, r.Stop, o);
+            r.HasSeed ? r.Seed : null, r.Stop, o) with { History = History(r.History, r.Prompt, r.System, o), System = r.System };
+
+    // Earlier turns and the system text follow the prompt's rules (no image token); all texts together within
+    // MaxPromptChars. The prompt's own length in tokens, history included, is checked by the backend that tokenizes it.
+    private static IReadOnlyList<VisionTurn> History(RepeatedField<ConversationTurn> history, string prompt, string system, VisionOptions o)
+    {
+        Text("system", system);
+        var turns = new List<VisionTurn>(history.Count);
+        for (var i = 0; i < history.Count; i++)
+        {
+            if (history[i].User.Length == 0)
+                throw InferenceException.InvalidArgument($"history[{i}].user", "an earlier turn needs the user's message");
+            Text($"history[{i}].user", history[i].User);
+            Text($"history[{i}].assistant", history[i].Assistant);
+            turns.Add(new VisionTurn(history[i].User, history[i].Assistant));
+        }
+        var total = (long)prompt.Length + system.Length + turns.Sum(t => (long)t.User.Length + t.Assistant.Length);
+        if (total > o.MaxPromptChars)
+            throw InferenceException.InvalidArgument(turns.Count > 0 ? "history" : "system",
+                $"prompt, system and history have {total} characters together; at most {o.MaxPromptChars}",
+                Contracts.Common.V1.ErrorReason.PromptTooLong);
+        return turns;
+
+        static void Text(string field, string text)
+        {
+            if (text.Contains(Models.Llava.LlavaPrompt.ImageToken, StringComparison.Ordinal))
+                throw InferenceException.InvalidArgument(field, $"{field} must not contain \"{Models.Llava.LlavaPrompt.ImageToken}\"; images go in the images field");
+        }
+    }
 
     private static VisionRequest ToRequest(
         RepeatedField<Contracts.Common.V1.Image> images, string prompt, uint maxTokens, float? temperature, float topP, uint topK,

@@ -5,7 +5,8 @@ using OpenAI.Chat;
 namespace MultiModal.Vision.OpenAi;
 
 /// <summary>
-/// <see cref="VisionRequest"/> → one user message (the prompt, then each image as a base64 data URL) and the
+/// <see cref="VisionRequest"/> → the system message (if any), the earlier turns as user/assistant messages, and the
+/// question as the last user message; the images (base64 data URLs) go with the first user message. And the
 /// chat/completions options: max_tokens, temperature (0 for greedy), top_p, top_k (sampling only), seed, stop.
 /// </summary>
 public static class OpenAiRequestBuilder
@@ -15,7 +16,21 @@ public static class OpenAiRequestBuilder
 
     public static IReadOnlyList<ChatMessage> Messages(VisionRequest request)
     {
-        var parts = new List<ChatMessageContentPart> { ChatMessageContentPart.CreateTextPart(request.Prompt) };
+        var messages = new List<ChatMessage>();
+        if (request.System.Length > 0)
+            messages.Add(new SystemChatMessage(request.System));
+        foreach (var turn in request.History)
+        {
+            messages.Add(messages.OfType<UserChatMessage>().Any() ? new UserChatMessage(turn.User) : new UserChatMessage(WithImages(turn.User, request)));
+            messages.Add(new AssistantChatMessage(turn.Assistant));
+        }
+        messages.Add(request.History.Count > 0 ? new UserChatMessage(request.Prompt) : new UserChatMessage(WithImages(request.Prompt, request)));
+        return messages;
+    }
+
+    private static List<ChatMessageContentPart> WithImages(string text, VisionRequest request)
+    {
+        var parts = new List<ChatMessageContentPart> { ChatMessageContentPart.CreateTextPart(text) };
         foreach (var image in request.Images)
         {
             var (bytes, mime) = AcceptedMimeTypes.Contains(image.MimeType)
@@ -23,7 +38,7 @@ public static class OpenAiRequestBuilder
                 : (BinaryData.FromBytes(ImageEncoder.EncodePng(image.Decoded)), "image/png");
             parts.Add(ChatMessageContentPart.CreateImagePart(bytes, mime));
         }
-        return [new UserChatMessage(parts)];
+        return parts;
     }
 
     /// <param name="s">The request's decoding settings.</param>

@@ -51,4 +51,23 @@ public sealed class OpenAiRequestBuilderTests
         Assert.Equal(decoded.Rgb, roundTrip.Rgb);
         Assert.Equal("What?", Assert.Single(message.Content, p => p.Kind == ChatMessageContentPartKind.Text).Text);
     }
+
+    [Fact]
+    public void Messages_SystemAndHistory_SystemThenTurnsWithImagesInTheFirstUserMessage()
+    {
+        var decoded = new DecodedImage(1, 1, [255, 0, 0]);
+        var request = new VisionRequest([new VisionImage(new byte[] { 0x89, (byte)'P' }, "image/png", decoded)], "And now?", Greedy)
+        {
+            History = [new VisionTurn("What is it?", "A red dot.")],
+            System = "Be brief.",
+        };
+
+        var messages = OpenAiRequestBuilder.Messages(request);
+
+        Assert.Collection(messages,
+            m => Assert.Equal("Be brief.", Assert.IsType<SystemChatMessage>(m).Content[0].Text),
+            m => Assert.Equal([ChatMessageContentPartKind.Text, ChatMessageContentPartKind.Image], Assert.IsType<UserChatMessage>(m).Content.Select(p => p.Kind)),
+            m => Assert.Equal("A red dot.", Assert.IsType<AssistantChatMessage>(m).Content[0].Text),
+            m => Assert.Equal([ChatMessageContentPartKind.Text], Assert.IsType<UserChatMessage>(m).Content.Select(p => p.Kind)));
+    }
 }

@@ -6,6 +6,7 @@ using MultiModal.Core.Errors;
 using MultiModal.Models.Errors;
 using MultiModal.Models.Imaging;
 using MultiModal.Vision;
+using MultiModal.Vision.Backends;
 using MultiModal.Vision.Mapping;
 using Xunit;
 
@@ -115,4 +116,31 @@ public sealed class VisionRequestMapperTests
     [InlineData(new byte[] { 1, 2, 3 }, "application/octet-stream")]
     public void Sniff_Signature_MediaType(byte[] data, string expected) =>
         Assert.Equal(expected, ImageMimeTypes.Sniff(data));
+
+    [Fact]
+    public void ToRequest_HistoryAndSystem_KeptInOrder()
+    {
+        var request = VisionRequestMapper.ToRequest(new DescribeRequest
+        {
+            Images = { Png() }, Prompt = "And now?", System = "Be brief.",
+            History = { new ConversationTurn { User = "What is it?", Assistant = "A dot." } },
+        }, Options);
+
+        Assert.Equal("Be brief.", request.System);
+        Assert.Equal([new VisionTurn("What is it?", "A dot.")], request.History);
+    }
+
+    [Theory]
+    [InlineData("", "a", "history[0].user")]
+    [InlineData("<image> hi", "a", "history[0].user")]
+    [InlineData("hi", "<image>", "history[0].assistant")]
+    public void ToRequest_BadHistoryTurn_InvalidArgumentNamingIt(string user, string assistant, string field)
+    {
+        var ex = Assert.Throws<InferenceException>(() => VisionRequestMapper.ToRequest(new DescribeStreamRequest
+        {
+            Images = { Png() }, History = { new ConversationTurn { User = user, Assistant = assistant } },
+        }, Options));
+
+        Assert.Equal(field, Assert.Single(ex.FieldViolations).Field);
+    }
 }

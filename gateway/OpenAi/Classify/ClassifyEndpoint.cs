@@ -36,7 +36,7 @@ public static class ClassifyEndpoint
         }
         catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled || !aborted.IsCancellationRequested)
         {
-            throw RpcErrorMapper.Map(e);
+            throw RpcErrorMapper.Map(e, field => field.StartsWith("image", StringComparison.Ordinal) ? "image" : field);   // image.data → image
         }
         return Results.Json(new
         {

@@ -5,6 +5,7 @@ using MultiModal.Tests.Integration.OpenAi;
 using MultiModal.Tests.Integration.Vision;
 using MultiModal.Tests.Testing;
 using Xunit;
+using Xunit.Abstractions;
 using ClipV1 = MultiModal.Contracts.Clip.V1;
 using DiffusionV1 = MultiModal.Contracts.Diffusion.V1;
 using VisionV1 = MultiModal.Contracts.Vision.V1;

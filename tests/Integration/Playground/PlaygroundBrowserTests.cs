@@ -31,7 +31,10 @@ public sealed partial class PlaygroundBrowserTests(OpenAiFleetFixture fleet, ITe
     private static readonly string[] Labels = ["a red circle", "a blue square", "a photo of a dog", "text"];
 
     private static readonly string[] Cases =
-        ["page_without_key", "generate_with_previews", "cancel_mid_generation", "img2img_by_drop", "describe_streaming", "classify_bars"];
+    [
+        "page_without_key", "wrong_key_error_line", "generate_with_previews", "cancel_mid_generation", "img2img_by_drop",
+        "describe_streaming", "classify_bars", "no_console_errors",
+    ];
 
     private static string Folder => Path.Combine(TestPaths.RepoRoot, "tests", "Integration", "Playground", "node");
 

@@ -45,6 +45,8 @@ async function dropFile(page, zone, path, type) {
 const waitState = (page, id, states) => page.waitForFunction(
   ({ id, states }) => states.includes(document.getElementById(id).dataset.state), { id, states }, WAIT);
 
+const consoleErrors = [];
+
 const cases = {
   async page_without_key(page) {
     const response = await page.goto(gateway, { waitUntil: 'load' });
@@ -53,6 +55,16 @@ const cases = {
     assert.equal(await page.title(), 'MultiModal playground');
     await page.fill('#api-key', env('API_KEY'));
     return 'page served without a key; key typed into the page';
+  },
+
+  async wrong_key_error_line(page) {
+    await page.fill('#api-key', 'not-the-key');
+    await page.click('#gen-run');
+    await waitState(page, 'gen-status', ['error', 'done']);
+    const line = await page.textContent('#gen-status');
+    assert.match(line, /^401 /);
+    await page.fill('#api-key', env('API_KEY'));
+    return line;
   },
 
   async generate_with_previews(page) {
@@ -156,6 +168,13 @@ const cases = {
     await page.screenshot({ path: join(screenshots, 'classify.png'), fullPage: true });
     return `top label '${bars[0].label}' (${(bars[0].probability * 100).toFixed(1)}%)`;
   },
+
+  async no_console_errors() {
+    // The browser's own line for wrong_key_error_line's refused call is expected; anything else is not.
+    const unexpected = consoleErrors.filter((e) => !/status of 401/.test(e));
+    assert.deepEqual(unexpected, []);
+    return 'no error in the console, no uncaught exception';
+  },
 };
 
 const browser = await chromium.launch({
@@ -165,7 +184,6 @@ const browser = await chromium.launch({
 let failed = 0;
 try {
   const page = await browser.newPage({ viewport: { width: 1200, height: 820 } });
-  const consoleErrors = [];
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
   for (const [name, run] of Object.entries(cases)) {

@@ -32,6 +32,7 @@ start gateway "$port" "$(dll gateway Gateway)" --Gateway:Upstreams:Clip=http://1
 wait_ready gateway "$port"
 echo
 echo "MultiModal.Services fleet is up: gateway at http://127.0.0.1:$port (h2c gRPC). Ctrl-C stops it."
+echo "  playground: open http://127.0.0.1:$port/ in a browser (REST: http://127.0.0.1:$port/v1, OpenAI-compatible)"
 echo "  try: grpcurl -plaintext -d '{\"texts\":[\"a cat\"]}' 127.0.0.1:$port multimodal.clip.v1.ClipService/EmbedTexts"
 echo "  list:  grpcurl -plaintext 127.0.0.1:$port list   (reflection and health need no key)"
 if [ ${#gateway_args[@]} -gt 0 ]; then echo "  API keys on: add -H 'authorization: Bearer <key>' to model calls"; fi

@@ -16,8 +16,8 @@ namespace MultiModal.Tests.Integration.Playground;
 /// The gateway's browser playground in a real browser: Debian's Chromium (<c>/usr/bin/chromium</c>; .ci/run installs
 /// it) driven by npm <c>playwright-core</c> (pinned with its lock file in Playground/node; it downloads no browser), on
 /// the keyed REST fleet. Playground/node/playground-test.mjs runs the cases and prints one JSON line each; this test
-/// checks them against what the services say: the job the page cancelled is logged cancelled by the diffusion service
-/// and counted in GetModelInfo.jobs_cancelled, the streamed answer is gRPC Describe's greedy text, the top bar is
+/// checks them against what the services say: the job the page cancelled (and the blocking job of the queue case) is logged
+/// cancelled by the diffusion service and counted in GetModelInfo.jobs_cancelled, the streamed answer is gRPC Describe's greedy text, the top bar is
 /// gRPC Classify's best label. Screenshots of each tab land in artifacts/playground/.
 /// </summary>
 [Collection(OpenAiFleetCollection.Name)]
@@ -32,7 +32,8 @@ public sealed partial class PlaygroundBrowserTests(OpenAiFleetFixture fleet, ITe
 
     private static readonly string[] Cases =
     [
-        "page_without_key", "wrong_key_error_line", "generate_with_previews", "cancel_mid_generation", "img2img_by_drop",
+        "page_without_key", "wrong_key_error_line", "generate_with_previews", "cancel_mid_generation", "queue_position_shown",
+        "img2img_by_drop",
         "describe_streaming", "classify_bars", "no_console_errors",
     ];
 
@@ -84,10 +85,14 @@ public sealed partial class PlaygroundBrowserTests(OpenAiFleetFixture fleet, ITe
         Assert.Equal(0, exit);
 
         // The Cancel button aborted the fetch; the gateway cancelled the gRPC call; the service stopped the job mid-way.
-        var stopped = await fleet.Diffusion.WaitForLogAsync(CancelledJob(), cancelLinesBefore).DefaultTimeout();
-        Assert.True(int.Parse(stopped.Groups["steps"].Value, System.Globalization.CultureInfo.InvariantCulture) < CancelSteps, stopped.Value);
+        // Then queue_position_shown's blocking client went away: its job stopped the same way.
+        for (var i = 0; i < 2; i++)
+        {
+            var stopped = await fleet.Diffusion.WaitForLogAsync(CancelledJob(), cancelLinesBefore + i).DefaultTimeout();
+            Assert.True(int.Parse(stopped.Groups["steps"].Value, System.Globalization.CultureInfo.InvariantCulture) < CancelSteps, stopped.Value);
+        }
         var info = await diffusion.GetModelInfoAsync(new(), fleet.Bearer).ResponseAsync.DefaultTimeout();
-        Assert.Equal(cancelledBefore + 1, info.JobsCancelled);
+        Assert.Equal(cancelledBefore + 2, info.JobsCancelled);
         foreach (var tab in new[] { "generate", "ask", "classify" })
             Assert.True(new FileInfo(Path.Combine(Screenshots, tab + ".png")).Length > 0, tab + ".png");
     }

@@ -111,6 +111,31 @@ const cases = {
     return `cancelled at step ${step}/${env('CANCEL_STEPS')}`;
   },
 
+  async queue_position_shown(page) {
+    // Another client's long job holds the service (read until its first step), so the page's job waits behind it.
+    const blocker = new AbortController();
+    const response = await fetch(new URL('/v1/images/generations', gateway), {
+      method: 'POST', signal: blocker.signal,
+      headers: { authorization: `Bearer ${env('API_KEY')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'a long job', size: '64x64', steps: Number(env('CANCEL_STEPS')), stream: true, progress: true }),
+    });
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    for (let text = ''; !text.includes('x.image_generation.progress');) {
+      const { value, done } = await reader.read();
+      assert.ok(!done, 'the blocking job ended before its first step');
+      text += value;
+    }
+    await page.evaluate(observeGenerate);
+    await page.fill('#gen-steps', '4');
+    await page.click('#gen-run');
+    await page.waitForFunction(() => /^Queued: 1 ahead/.test(document.getElementById('gen-status').textContent), null, WAIT);
+    const queued = await page.textContent('#gen-status');
+    blocker.abort();   // the other client goes away: its job is cancelled and the page's starts
+    await waitState(page, 'gen-status', ['done', 'error', 'cancelled']);
+    assert.equal(await page.getAttribute('#gen-status', 'data-state'), 'done', await page.textContent('#gen-status'));
+    return `${queued}, then done`;
+  },
+
   async img2img_by_drop(page) {
     await dropFile(page, 'gen-drop', env('INIT_PNG'), 'image/png');
     await page.waitForFunction(() => !document.getElementById('gen-init-row').hidden, null, WAIT);

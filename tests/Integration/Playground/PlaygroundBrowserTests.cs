@@ -26,7 +26,9 @@ public sealed partial class PlaygroundBrowserTests(OpenAiFleetFixture fleet, ITe
     private const string Chromium = "/usr/bin/chromium";
     private const string Question = "What is in this picture?";
     private const int MaxTokens = 12;
-    // Long enough that the page sees a step and clicks Cancel well before the last one (a few ms a step here).
+    // The service's default MaxSteps at 64²: the cancelled and the blocking jobs would run ~40 s on the tiny model here
+    // (0.25 s a step measured under load), while the page clicks Cancel (or sees "Queued") within about a second of
+    // their first step. (256² would be safer still, but one step there outlasts the script's waits.)
     private const int CancelSteps = 150;
     private static readonly string[] Labels = ["a red circle", "a blue square", "a photo of a dog", "text"];
 
@@ -73,7 +75,7 @@ public sealed partial class PlaygroundBrowserTests(OpenAiFleetFixture fleet, ITe
             ["EXPECTED_ANSWER"] = described.Text,
             ["LABELS"] = JsonSerializer.Serialize(Labels),
             ["EXPECTED_TOP"] = classified.Scores.MaxBy(s => s.Probability)!.Label,
-        }, TimeSpan.FromMinutes(2));
+        }, TimeSpan.FromMinutes(2));   // hang guard: the run takes about 30 s on the loaded 2-core machine
         output.WriteLine(log);
         output.WriteLine($"Screenshots: {Screenshots}");
 
@@ -124,7 +126,8 @@ public sealed partial class PlaygroundBrowserTests(OpenAiFleetFixture fleet, ITe
         catch (TimeoutException)
         {
             process.Kill(entireProcessTree: true);
-            throw;
+            await process.WaitForExitAsync().DefaultTimeout();
+            Assert.Fail($"{file} {string.Join(' ', args)} ran over {timeout}; its output:\n{await stdout.DefaultTimeout()}{await stderr.DefaultTimeout()}");
         }
         return (process.ExitCode, await stdout + await stderr);
     }

@@ -97,6 +97,7 @@ const cases = {
 
   async cancel_mid_generation(page) {
     await page.evaluate(observeGenerate);
+    // The service's most steps: the job runs for tens of seconds here, the click takes well under one.
     await page.fill('#gen-steps', env('CANCEL_STEPS'));
     await page.fill('#gen-seed', '');
     await page.click('#gen-run');

@@ -54,6 +54,7 @@ EXAMPLES_WITH_API_KEYS ?= 1
 STAMP := .build-stamp.$(CONFIG)
 SOURCES := $(shell find services gateway cli tests protos build -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' \
 	-o -name '*.props' -o -name '*.targets' -o -name 'appsettings*.json' \) -not -path '*/bin/*' -not -path '*/obj/*') \
+	$(shell find gateway/Playground/wwwroot -type f) \
 	Directory.Build.props Directory.Build.targets Directory.Packages.props global.json MultiModal.Services.sln
 LOCKED_BUILD = build/locked-build.sh --stamp $(STAMP) -- $(DOTNET) build MultiModal.Services.sln -c $(CONFIG) -v q -nologo
 

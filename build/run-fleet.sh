@@ -32,7 +32,8 @@ start gateway "$port" "$(dll gateway Gateway)" --Gateway:Upstreams:Clip=http://1
   --Gateway:Upstreams:Vision=http://127.0.0.1:5102 --Gateway:Upstreams:Diffusion=http://127.0.0.1:5103 ${gateway_args[@]+"${gateway_args[@]}"}
 wait_ready gateway "$port"
 echo
-echo "MultiModal.Services fleet is up: gateway at http://127.0.0.1:$port (h2c gRPC; OpenAI-compatible REST under /v1). Ctrl-C stops it."
+echo "MultiModal.Services fleet is up: gateway at http://127.0.0.1:$port (h2c gRPC). Ctrl-C stops it."
+echo "  playground: open http://127.0.0.1:$port/ in a browser (REST: http://127.0.0.1:$port/v1, OpenAI-compatible)"
 echo "  try: grpcurl -plaintext -d '{\"texts\":[\"a cat\"]}' 127.0.0.1:$port multimodal.clip.v1.ClipService/EmbedTexts"
 echo "  list:  grpcurl -plaintext 127.0.0.1:$port list   (reflection and health need no key)"
 echo "  REST:  curl -s http://127.0.0.1:$port/v1/models   (README: a curl example per endpoint)"

@@ -10,6 +10,7 @@ using MultiModal.Gateway.FrontDoor;
 using MultiModal.Gateway.Health;
 using MultiModal.Gateway.Listener;
 using MultiModal.Gateway.OpenAi;
+using MultiModal.Gateway.Playground;
 using MultiModal.Gateway.Reflection;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
@@ -68,9 +69,11 @@ public static class GatewayServiceCollectionExtensions
         return builder;
     }
 
-    /// <summary>Maps <c>GET /healthz</c>, grpc.health.v1.Health and the proxy routes; logs the bound addresses.</summary>
+    /// <summary>Maps the playground (<c>/</c>), <c>GET /healthz</c>, grpc.health.v1.Health, the REST facade and the proxy
+    /// routes; logs the bound addresses.</summary>
     public static WebApplication MapGateway(this WebApplication app)
     {
+        app.UsePlayground();                       // GET / and its files, keyless (the page sends the key it is given)
         app.UseFrontDoor();                        // before the proxy: keys, limits, body size; health/reflection stay open
         app.MapHealthChecks(HealthPath, new HealthCheckOptions { Predicate = r => !r.Tags.Contains(ClusterHealth.Tag) });
         app.MapGrpcHealthChecksService();

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using MultiModal.Gateway.OpenAi.Chat;
+using MultiModal.Gateway.OpenAi.Classify;
 using MultiModal.Gateway.OpenAi.Embeddings;
 using MultiModal.Gateway.OpenAi.Errors;
 using MultiModal.Gateway.OpenAi.ImageFetch;
@@ -40,10 +41,11 @@ public static class OpenAiExtensions
         v1.MapPost("/embeddings", EmbeddingsEndpoint.HandleAsync);
         v1.MapPost("/images/generations", ImagesEndpoints.GenerationsAsync);
         v1.MapPost("/images/edits", ImagesEndpoints.EditsAsync).DisableAntiforgery();
+        v1.MapPost("/x/classify", ClassifyEndpoint.HandleAsync);   // our extension: CLIP zero-shot (OpenAI has none)
         v1.MapGet("/models", ModelsEndpoints.ListAsync);
         v1.MapGet("/models/{id}", ModelsEndpoints.GetAsync);
         v1.MapFallback(() => Task.FromException(new OpenAiException(StatusCodes.Status404NotFound,
-            "Unknown endpoint: this gateway serves /v1/chat/completions, /v1/embeddings, /v1/images/generations, /v1/images/edits and /v1/models.",
+            "Unknown endpoint: this gateway serves /v1/chat/completions, /v1/embeddings, /v1/images/generations, /v1/images/edits, /v1/models and /v1/x/classify.",
             null, "unknown_url")));
         return app;
     }

@@ -8,7 +8,7 @@ namespace MultiModal.Gateway.OpenAi.Images;
 /// The fields <c>/v1/images/generations</c> (JSON) and <c>/v1/images/edits</c> (multipart) share, read through one
 /// accessor so both bodies are checked by the same rules: n, size "WxH" (or "auto"), response_format b64_json only,
 /// output_format, stream with partial_images 0-3, and our extras negative_prompt, seed, steps, guidance_scale,
-/// scheduler (and strength for edits).
+/// scheduler (and strength for edits), progress (extra stream events).
 /// </summary>
 public sealed class ImageRequest
 {
@@ -23,6 +23,9 @@ public sealed class ImageRequest
     public required string OutputFormat { get; init; }
     public required bool Stream { get; init; }
     public required int PartialImages { get; init; }
+    /// <summary>Our extension <c>progress</c> (with <c>stream</c>): also send <c>x.image_generation.queued</c> and
+    /// <c>x.image_generation.progress</c> events (queue position, step, ETA), which OpenAI's stream has no event for.</summary>
+    public bool ProgressEvents { get; init; }
 
     /// <summary>A field as text (JSON strings and numbers alike, multipart values), or null when absent.</summary>
     public delegate string? Field(string name);
@@ -69,9 +72,14 @@ public sealed class ImageRequest
         var partials = (int)(Int(field, "partial_images", 0, 3) ?? 0);
         if (partials > 0 && !stream)
             throw OpenAiException.Invalid("partial_images", "'partial_images' needs 'stream': true.");
+        var progress = field("progress") is { } pr && (pr.Equals("true", StringComparison.OrdinalIgnoreCase)
+            || (!pr.Equals("false", StringComparison.OrdinalIgnoreCase) ? throw OpenAiException.Invalid("progress", "'progress' must be a boolean.") : false));
+        if (progress && !stream)
+            throw OpenAiException.Invalid("progress", "'progress' needs 'stream': true.");
         if (stream)
             request.Preview = new PreviewOptions { EveryNSteps = partials > 0 ? 1u : 0u, Kind = PreviewKind.Approximate };
-        return new ImageRequest { Model = field("model"), Grpc = request, OutputFormat = outputFormat == "jpg" ? "jpeg" : outputFormat, Stream = stream, PartialImages = partials };
+        return new ImageRequest { Model = field("model"), Grpc = request, OutputFormat = outputFormat == "jpg" ? "jpeg" : outputFormat, Stream = stream, PartialImages = partials,
+            ProgressEvents = progress };
     }
 
     /// <summary>"WxH" → pixels; "auto" or absent → the model's native size (0, 0 on the wire).</summary>

@@ -69,6 +69,8 @@ public static class ImagesEndpoints
                     await ServerSentEvents.StartAsync(context.Response, aborted);
                     streaming = true;
                 }
+                if (request.ProgressEvents)
+                    await WriteProgressAsync(context.Response, e, aborted);
                 if (e.EventCase == GenerateImageResponse.EventOneofCase.Progress && e.Progress.Preview is { } preview
                     && sent < request.PartialImages && IsDue(e.Progress.Step, e.Progress.TotalSteps, sent, request.PartialImages))
                 {
@@ -103,6 +105,27 @@ public static class ImagesEndpoints
         }
     }
 
+    // Our extension (request field "progress"): queue position and wait, then step, elapsed and ETA, as the gRPC stream
+    // has them. The "x." prefix keeps them apart from OpenAI's event names; OpenAI's SDKs pass unknown events through.
+    private static Task WriteProgressAsync(HttpResponse response, GenerateImageResponse e, CancellationToken aborted) => e.EventCase switch
+    {
+        GenerateImageResponse.EventOneofCase.Queued => ServerSentEvents.WriteAsync(response, new
+        {
+            type = "x.image_generation.queued",
+            position = e.Queued.Position,
+            estimated_wait_seconds = e.Queued.EstimatedWait?.ToTimeSpan().TotalSeconds,
+        }, aborted, "x.image_generation.queued"),
+        GenerateImageResponse.EventOneofCase.Progress => ServerSentEvents.WriteAsync(response, new
+        {
+            type = "x.image_generation.progress",
+            step = e.Progress.Step,
+            total_steps = e.Progress.TotalSteps,
+            elapsed_seconds = e.Progress.Elapsed?.ToTimeSpan().TotalSeconds,
+            eta_seconds = e.Progress.Eta?.ToTimeSpan().TotalSeconds,
+        }, aborted, "x.image_generation.progress"),
+        _ => Task.CompletedTask,
+    };
+
     // Partial j (0-based) of k is due at the first step at or after (j + 1) / (k + 1) of the way.
     private static bool IsDue(uint step, uint total, int sent, int k) => step * (ulong)(k + 1) >= (ulong)(sent + 1) * total;
 
@@ -122,11 +145,12 @@ public static class ImagesEndpoints
             }, OpenAiJson.Options, aborted);
             return;
         }
-        foreach (var image in result.Images)
+        for (var i = 0; i < result.Images.Count; i++)
             await ServerSentEvents.WriteAsync(context.Response, new
             {
                 type = "image_generation.completed",
-                b64_json = image.Data.ToBase64(),
+                b64_json = result.Images[i].Data.ToBase64(),
+                seed = result.Seeds[i],   // ours, as in the non-streamed answer's data[].seed
                 created_at = created,
                 size,
                 quality = "auto",

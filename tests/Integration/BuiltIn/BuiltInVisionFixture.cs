@@ -7,12 +7,12 @@ namespace MultiModal.Tests.Integration.BuiltIn;
 
 /// <summary>
 /// The Vision service on the built-in LLaVA (builtin-models/vision, written by `make train-vision`) behind the gateway.
-/// BUILTIN_VISION_MODEL points it at another trained folder (e.g. a run under artifacts/ before it is committed).
+/// BUILTIN_VISION_MODEL points it at another trained folder (relative to the repository root, e.g. a run under artifacts/).
 /// </summary>
 public sealed class BuiltInVisionFixture : IAsyncLifetime
 {
     public static string ModelFolder => Environment.GetEnvironmentVariable("BUILTIN_VISION_MODEL") is { Length: > 0 } folder
-        ? Path.GetFullPath(folder)
+        ? Path.GetFullPath(folder, TestPaths.RepoRoot)
         : Path.Combine(TestPaths.RepoRoot, "builtin-models", "vision");
 
     public ServiceProcess Vision { get; private set; } = null!;

@@ -11,6 +11,8 @@
 #   make pack-mm        the `mm` command line as a dotnet tool package in artifacts/mm (cli/; ./mm runs the built one)
 #   make models         small random-weight models (real tokenizers) under models/ (benchmarks, tests; Vision and Diffusion's defaults)
 #   make train-clip     retrains the built-in CLIP (builtin-models/clip) on the shapes world and evaluates it (~25 min on 2 shared cores)
+#   make train-vision   retrains the built-in LLaVA (builtin-models/vision) from builtin-models/clip's tower and evaluates it (~20 min on 2 cores)
+#   make eval-vision    greedy color/shape answers of builtin-models/vision on 300 held-out rendered images
 #   make eval-clip      zero-shot accuracy of builtin-models/clip on 500 held-out rendered and 500 PIL-drawn images
 #   make fuzz TARGET=<name> SECONDS=<n>   AFL++ + SharpFuzz on one target (make fuzz-all SECONDS=<n>: each in turn; tests/Fuzz/README.md)
 #   make bench          all benchmarks (bench-clip, bench-vision, bench-diffusion, bench-load; method and results: tests/Bench/README.md)
@@ -46,7 +48,7 @@ BENCH_DLL := tests/Bench/bin/$(CONFIG)/net10.0/MultiModal.Tests.Bench.dll
 # 1: the example clients also run against a gateway with a keys file (with their key: pass; without: UNAUTHENTICATED).
 EXAMPLES_WITH_API_KEYS ?= 1
 
-.PHONY: train-clip eval-clip build built pack-mm test test-failover check-run-race test-unit test-golden test-integration test-examples proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-gateway bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all images image-archive pin-images test-images k8s-render clean
+.PHONY: train-clip eval-clip train-vision eval-vision build built pack-mm test test-failover check-run-race test-unit test-golden test-integration test-examples proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-gateway bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all images image-archive pin-images test-images k8s-render clean
 
 # Builds run under a lock (build/locked-build.sh), and run-* targets depend on `built`: a stamp newer than every
 # source, so starting two replicas at once (make run-clip PORT=a & make run-clip PORT=b) builds at most once and
@@ -139,6 +141,22 @@ eval-clip: $(PIL_EVAL)/labels.jsonl
 	build/locked-build.sh -- $(DOTNET) build services/Training/Training.csproj -c $(CONFIG) -v q -nologo
 	$(DOTNET) $(TRAINING_DLL) eval clip --model $(BUILTIN)/clip --count 500
 	$(DOTNET) $(TRAINING_DLL) eval clip --model $(BUILTIN)/clip --images $(PIL_EVAL)
+
+# A vision run resumes from its last checkpoint (every 100 steps) if the process dies: libtorch has crashed at random
+# mid-run (AccessViolation inside a forward) on this machine; up to 5 tries.
+train-vision:
+	build/locked-build.sh -- $(DOTNET) build services/Training/Training.csproj -c $(CONFIG) -v q -nologo
+	rm -rf $(TRAIN_BIN) && mkdir -p $(TRAIN_BIN) && cp -r $(dir $(TRAINING_DLL)). $(TRAIN_BIN)/
+	rm -rf artifacts/train/vision
+	for try in 1 2 3 4 5; do \
+		$(DOTNET) $(TRAIN_BIN)/MultiModal.Training.dll train vision --clip $(BUILTIN)/clip --out $(BUILTIN)/vision \
+			--work artifacts/train/vision --resume $(TRAIN_ARGS) && exit 0; \
+		echo "train-vision: the run died; resuming from its checkpoint" >&2; \
+	done; exit 1
+
+eval-vision:
+	build/locked-build.sh -- $(DOTNET) build services/Training/Training.csproj -c $(CONFIG) -v q -nologo
+	$(DOTNET) $(TRAINING_DLL) eval vision --model $(BUILTIN)/vision --count 300
 
 run-vision: built
 	@test -n "$(MODEL)" || { echo "usage: make run-vision MODEL=<llava-hf-folder> [PORT=5102]"; exit 2; }

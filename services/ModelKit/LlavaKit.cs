@@ -14,7 +14,8 @@ namespace MultiModal.ModelKit;
 /// </summary>
 public static class LlavaKit
 {
-    private const int ImageTokenId = 1536, PadTokenId = 1537, TokenizerSize = 1538;
+    /// <summary>Ids of the added tokens and the tokenizer's size (the decoder's vocab_size).</summary>
+    public const int ImageTokenId = 1536, PadTokenId = 1537, TokenizerSize = 1538;
 
     /// <summary>A preset's shape and the dtype its weights are written in.</summary>
     public sealed record Preset(LlavaConfig Config, ScalarType DType, string Description);
@@ -70,13 +71,28 @@ public static class LlavaKit
         using (model)
         {
             KitWeights.Randomize(model, seed);
-            var tensors = model.state_dict()
-                .Where(kv => !kv.Key.EndsWith("position_ids", StringComparison.Ordinal))   // non-persistent in transformers
-                .ToDictionary(kv => kv.Key, kv => kv.Value);
-            SafeTensorsWriter.Write(Path.Combine(outDir, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+            WriteFolder(outDir, config, model.state_dict(), preset.DType,
+                $"Random-weight LLaVA ({presetName}: {preset.Description}; seed {seed}, {TorchRuntime.Name(preset.DType)}) written by " +
+                "the MultiModal.Services model kit in the llava-hf layout. The SentencePiece tokenizer is real (a 1536-piece " +
+                "Llama-2-style BPE made for this project's golden data) but the weights are random, so answers are gibberish. " +
+                "For real answers point MODEL= at a downloaded llava-hf folder (e.g. llava-hf/llava-1.5-7b-hf).\n");
         }
+    }
 
-        KitFiles.WriteJson(Path.Combine(outDir, "config.json"), ConfigJson(config, preset.DType));
+    /// <summary>
+    /// A LLaVA folder in the llava-hf layout from a state dict (tensors written in their own dtype; <paramref name="dtype"/>
+    /// is config.json's torch_dtype): config.json, model.safetensors, generation_config.json, preprocessor_config.json
+    /// for the tower's image size, the SentencePiece tokenizer files, and <paramref name="readme"/> as README.md.
+    /// </summary>
+    public static void WriteFolder(string outDir, LlavaConfig config, IReadOnlyDictionary<string, Tensor> stateDict, ScalarType dtype, string readme)
+    {
+        config.Validate();
+        Directory.CreateDirectory(outDir);
+        var tensors = stateDict
+            .Where(kv => !kv.Key.EndsWith("position_ids", StringComparison.Ordinal))   // non-persistent in transformers
+            .ToDictionary(kv => kv.Key, kv => kv.Value);
+        SafeTensorsWriter.Write(Path.Combine(outDir, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        KitFiles.WriteJson(Path.Combine(outDir, "config.json"), ConfigJson(config, dtype));
         KitFiles.WriteJson(Path.Combine(outDir, "generation_config.json"), new JsonObject
         {
             ["bos_token_id"] = 1, ["eos_token_id"] = 2, ["pad_token_id"] = PadTokenId,
@@ -84,11 +100,7 @@ public static class LlavaKit
         KitFiles.WriteJson(Path.Combine(outDir, "preprocessor_config.json"), PreprocessorJson(config.VisionConfig.ImageSize));
         KitFiles.CopyAsset("llama-sp/tokenizer.model", Path.Combine(outDir, "tokenizer.model"));
         WriteTokenizerFiles(outDir);
-        File.WriteAllText(Path.Combine(outDir, "README.md"),
-            $"Random-weight LLaVA ({presetName}: {preset.Description}; seed {seed}, {TorchRuntime.Name(preset.DType)}) written by " +
-            "the MultiModal.Services model kit in the llava-hf layout. The SentencePiece tokenizer is real (a 1536-piece " +
-            "Llama-2-style BPE made for this project's golden data) but the weights are random, so answers are gibberish. " +
-            "For real answers point MODEL= at a downloaded llava-hf folder (e.g. llava-hf/llava-1.5-7b-hf).\n");
+        File.WriteAllText(Path.Combine(outDir, "README.md"), readme);
     }
 
     private static JsonObject ConfigJson(LlavaConfig c, ScalarType dtype)

@@ -2,7 +2,7 @@
 // apply_rotary_pos_emb, repeat_kv, LlamaMLP, LlamaAttention, LlamaDecoderLayer, LlamaModel, LlamaForCausalLM),
 // commit 345b9b1a6a308a1fa6559251eb33ead2211240ac. Module fields are checkpoint keys (model.layers.0.self_attn.q_proj.weight):
 // never rename them.
-// Deviations: inference only (no dropout, no pretraining_tp slicing, which only reorders the same sums); attention via
+// Deviations: no dropout (trainable: the residual add is out of place when grad is on), no pretraining_tp slicing, which only reorders the same sums); attention via
 // scaled_dot_product_attention with a boolean causal mask (4.37 on torch 1.13 ran the eager path: same softmax, other
 // summation order); cos/sin are computed for the positions in use instead of the cached cos_cached/sin_cached tables
 // (the same float32 products p·inv_freq, so the same values); batch without padding (no attention_mask input);
@@ -318,7 +318,12 @@ internal sealed class LlamaDecoderLayer : nn.Module
         var residual = hidden_states + attn;
         using var normed2 = post_attention_layernorm.call(residual);
         using var mlpOut = mlp.call(normed2);
-        return residual.add_(mlpOut);
+        // In place when no graph is recorded (serving). When training, post_attention_layernorm saved residual for its
+        // backward, so an in-place add would invalidate it: a new tensor instead.
+        if (!is_grad_enabled())
+            return residual.add_(mlpOut);
+        using (residual)
+            return residual + mlpOut;
     }
 }
 

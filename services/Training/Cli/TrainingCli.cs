@@ -1,6 +1,7 @@
 using MultiModal.Models.Clip;
 using MultiModal.ShapesWorld;
 using MultiModal.Training.Clip;
+using MultiModal.Training.Vision;
 using MultiModal.Training.World;
 using static TorchSharp.torch;
 
@@ -12,6 +13,9 @@ public static class TrainingCli
     public const string Usage = """
         usage: Training train clip --out <dir> [--work <dir>] [--steps 1000] [--batch 128] [--lr 1e-3] [--warmup 100]
                                    [--seed 1] [--patch 16] [--resume] [--init-from <model.dat>] [--eval-count 500] [--other-images <dir>] [--threads 1]
+               Training train vision --clip <clip dir> --out <dir> [--work <dir>] [--steps 1200] [--batch 32] [--lr 2e-3] [--warmup 60]
+                                     [--hidden 128] [--layers 2] [--freeze-vision] [--seed 1] [--resume] [--eval-count 300] [--threads 1]
+               Training eval vision --model <dir> [--checkpoint <work>/checkpoint/model.dat] [--count 300] [--seed 1000003] [--images <dir>]
                Training eval clip --model <dir> [--checkpoint <work>/checkpoint/model.dat] [--count 500] [--seed 1000003] [--images <dir>]
                Training render --out <dir> [--count 100] [--seed 1000003] [--size 64]
                Training plot --checkpoint <work>/checkpoint --out loss.png [--title clip]
@@ -25,6 +29,8 @@ public static class TrainingCli
             {
                 ("train", "clip") => TrainClip(new CliArgs(args.Skip(2))),
                 ("eval", "clip") => EvalClip(new CliArgs(args.Skip(2))),
+                ("train", "vision") => TrainVision(new CliArgs(args.Skip(2))),
+                ("eval", "vision") => EvalVision(new CliArgs(args.Skip(2))),
                 ("render", _) => Render(new CliArgs(args.Skip(1))),
                 ("plot", _) => Plot(new CliArgs(args.Skip(1))),
                 _ => Fail(null),
@@ -73,6 +79,56 @@ public static class TrainingCli
         if (report.OtherRenderer is { } other)
             Console.WriteLine($"clip: other renderer {other}");
         Console.WriteLine($"clip: wrote {output} ({report.FolderBytes / 1048576.0:F1} MiB)");
+        return 0;
+    }
+
+    private static int TrainVision(CliArgs a)
+    {
+        var output = a.Required("out");
+        var options = new VisionTrainingOptions
+        {
+            ClipFolder = a.Required("clip"),
+            OutputFolder = output,
+            WorkDirectory = a.String("work") ?? Path.Combine("artifacts", "train", "vision"),
+            Steps = a.Int("steps", 1200),
+            BatchSize = a.Int("batch", 32),
+            LearningRate = a.Double("lr", 2e-3),
+            WarmupSteps = a.Int("warmup", 60),
+            Hidden = a.Int("hidden", 128),
+            Layers = a.Int("layers", 2),
+            FreezeVision = a.Flag("freeze-vision"),
+            Seed = a.Int("seed", 1),
+            Resume = a.Flag("resume"),
+            EvalCount = a.Int("eval-count", 300),
+        };
+        var threads = a.Int("threads", 1);
+        a.RejectUnknown();
+        if (!File.Exists(Path.Combine(options.ClipFolder, "config.json")))
+            throw new ArgumentException($"--clip {options.ClipFolder}: no config.json there (expected a trained CLIP folder, e.g. builtin-models/clip)");
+        set_num_threads(threads);   // see TrainClip
+        var report = VisionTrainer.Train(options);
+        Console.WriteLine($"vision: trained in {report.TrainingTime.TotalMinutes:F1} min, loss {report.FirstLoss:F3} -> {report.LastLoss:F3}");
+        Console.WriteLine($"vision: held-out rendered {report.HeldOut}");
+        foreach (var sample in report.HeldOut.Samples)
+            Console.WriteLine($"  {sample}");
+        Console.WriteLine($"vision: wrote {output} ({report.FolderBytes / 1048576.0:F1} MiB)");
+        return 0;
+    }
+
+    private static int EvalVision(CliArgs a)
+    {
+        var folder = a.Required("model");
+        var count = a.Int("count", 300);
+        var seed = a.Int("seed", 1_000_003);
+        var images = a.String("images");
+        var checkpoint = a.String("checkpoint");
+        a.RejectUnknown();
+        var size = ClipImageProcessor.FromFolder(folder).ImageSize;
+        var set = images is null ? LabeledImages.Rendered(seed, count, size) : LabeledImages.FromFolder(images);
+        var result = VisionTrainer.Evaluate(folder, set, checkpoint);
+        Console.WriteLine($"{(images is null ? $"rendered (seed {seed})" : images)}: {result}");
+        foreach (var sample in result.Samples)
+            Console.WriteLine($"  {sample}");
         return 0;
     }
 

@@ -116,7 +116,7 @@ test-examples: build models
 	@EXAMPLES_WITH_API_KEYS=$(EXAMPLES_WITH_API_KEYS) examples/run-all.sh $(CONFIG)
 
 run: built models
-	@CLIP_MODEL=$(abspath $(BUILTIN)/clip) build/run-fleet.sh $(CONFIG) $(PORT) $(MODELS) $(if $(API_KEYS_FILE),--Gateway:ApiKeysFile=$(abspath $(API_KEYS_FILE)))
+	@CLIP_MODEL=$(abspath $(BUILTIN)/clip) VISION_MODEL=$(abspath $(BUILTIN)/vision) build/run-fleet.sh $(CONFIG) $(PORT) $(MODELS) $(if $(API_KEYS_FILE),--Gateway:ApiKeysFile=$(abspath $(API_KEYS_FILE)))
 
 run-clip: built
 	$(DOTNET) $(CLIP_DLL) --contentRoot $(abspath $(dir $(CLIP_DLL))) --urls http://127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(CLIP_PORT)) \

@@ -2,7 +2,8 @@
 # `make run`: every service on its built-in model plus the gateway, on loopback. Ctrl-C stops all of it.
 set -euo pipefail
 config=$1 port=$2 models=$(realpath "$3")
-clip_model=${CLIP_MODEL:-$models/clip}   # `make run`: the trained built-in CLIP (builtin-models/clip)
+clip_model=${CLIP_MODEL:-$models/clip}       # `make run`: the trained built-in CLIP (builtin-models/clip)
+vision_model=${VISION_MODEL:-$models/llava}  # `make run`: the trained built-in LLaVA (builtin-models/vision)
 shift 3
 gateway_args=("$@")   # extra gateway arguments, e.g. --Gateway:ApiKeysFile=<abs path> from `make run API_KEYS_FILE=...`
 dll() { echo "$1/bin/$config/net10.0/MultiModal.$2.dll"; }
@@ -25,7 +26,7 @@ wait_ready() { # name port
 }
 
 start clip 5101 "$(dll services/Clip Clip)" --Clip:ModelPath="$clip_model"
-start vision 5102 "$(dll services/Vision Vision)" --Vision:ModelPath="$models/llava"
+start vision 5102 "$(dll services/Vision Vision)" --Vision:ModelPath="$vision_model"
 start diffusion 5103 "$(dll services/Diffusion Diffusion)" --Diffusion:ModelPath="$models/sd"
 wait_ready clip 5101 && wait_ready vision 5102 && wait_ready diffusion 5103
 start gateway "$port" "$(dll gateway Gateway)" --Gateway:Upstreams:Clip=http://127.0.0.1:5101 \

@@ -13,7 +13,7 @@
 #   make train-clip     retrains the built-in CLIP (builtin-models/clip) on the shapes world and evaluates it (~25 min on 2 shared cores)
 #   make train-vision   retrains the built-in LLaVA (builtin-models/vision) from builtin-models/clip's tower and evaluates it (~20 min on 2 cores)
 #   make eval-vision    greedy color/shape answers of builtin-models/vision on 300 held-out rendered images
-#   make eval-clip      zero-shot accuracy of builtin-models/clip on 500 held-out rendered and 500 PIL-drawn images
+#   make eval-clip      zero-shot accuracy of builtin-models/clip on 500 held-out rendered and 500 PIL-drawn images (per size, shape confusion, unseen prompts)
 #   make fuzz TARGET=<name> SECONDS=<n>   AFL++ + SharpFuzz on one target (make fuzz-all SECONDS=<n>: each in turn; tests/Fuzz/README.md)
 #   make bench          all benchmarks (bench-clip, bench-vision, bench-diffusion, bench-load; method and results: tests/Bench/README.md)
 #   make bench-peers    every result as a ratio to ONNX Runtime in the same process (after `make peers-prep`; PEERS_ARGS="--only clip")
@@ -139,8 +139,9 @@ train-clip: $(PIL_EVAL)/labels.jsonl
 
 eval-clip: $(PIL_EVAL)/labels.jsonl
 	build/locked-build.sh -- $(DOTNET) build services/Training/Training.csproj -c $(CONFIG) -v q -nologo
-	$(DOTNET) $(TRAINING_DLL) eval clip --model $(BUILTIN)/clip --count 500
-	$(DOTNET) $(TRAINING_DLL) eval clip --model $(BUILTIN)/clip --images $(PIL_EVAL)
+	$(DOTNET) $(TRAINING_DLL) eval clip --model $(BUILTIN)/clip --count 500 --by-size
+	$(DOTNET) $(TRAINING_DLL) eval clip --model $(BUILTIN)/clip --count 500 --templates heldout
+	$(DOTNET) $(TRAINING_DLL) eval clip --model $(BUILTIN)/clip --images $(PIL_EVAL) --by-size
 
 # A vision run resumes from its last checkpoint (every 100 steps) if the process dies: libtorch has crashed at random
 # mid-run (AccessViolation inside a forward) on this machine; up to 5 tries.

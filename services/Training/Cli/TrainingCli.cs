@@ -12,11 +12,12 @@ public static class TrainingCli
 {
     public const string Usage = """
         usage: Training train clip --out <dir> [--work <dir>] [--steps 1000] [--batch 128] [--lr 1e-3] [--warmup 100]
-                                   [--seed 1] [--patch 16] [--resume] [--init-from <model.dat>] [--eval-count 500] [--other-images <dir>] [--threads 1]
+                                   [--seed 1] [--patch 16] [--vision-width 96] [--text-width 64] [--shape-term 0] [--resume] [--init-from <model.dat>] [--eval-count 500] [--other-images <dir>] [--threads 1]
                Training train vision --clip <clip dir> --out <dir> [--work <dir>] [--steps 1200] [--batch 32] [--lr 2e-3] [--warmup 60]
                                      [--hidden 128] [--layers 2] [--freeze-vision] [--seed 1] [--resume] [--eval-count 300] [--threads 1]
                Training eval vision --model <dir> [--checkpoint <work>/checkpoint/model.dat] [--count 300] [--seed 1000003] [--images <dir>]
                Training eval clip --model <dir> [--checkpoint <work>/checkpoint/model.dat] [--count 500] [--seed 1000003] [--images <dir>]
+                                  [--templates trained|heldout] [--by-size]
                Training render --out <dir> [--count 100] [--seed 1000003] [--size 64]
                Training plot --checkpoint <work>/checkpoint --out loss.png [--title clip]
         """;
@@ -63,6 +64,9 @@ public static class TrainingCli
             WarmupSteps = a.Int("warmup", 100),
             Seed = a.Int("seed", 1),
             PatchSize = a.Int("patch", 16),
+            VisionWidth = a.Int("vision-width", 96),
+            TextWidth = a.Int("text-width", 64),
+            ShapeTerm = a.Double("shape-term", 0),
             InitFrom = a.String("init-from"),
             Resume = a.Flag("resume"),
             EvalCount = a.Int("eval-count", 500),
@@ -76,6 +80,8 @@ public static class TrainingCli
         var report = ClipTrainer.Train(options);
         Console.WriteLine($"clip: trained in {report.TrainingTime.TotalMinutes:F1} min, loss {report.FirstLoss:F3} -> {report.LastLoss:F3}");
         Console.WriteLine($"clip: held-out rendered {report.HeldOut}");
+        Console.Write(report.HeldOut.Breakdown());
+        Console.WriteLine($"clip: held-out rendered, {ZeroShotTemplates.HeldOut.Name} {report.HeldOutUnseenPrompts}");
         if (report.OtherRenderer is { } other)
             Console.WriteLine($"clip: other renderer {other}");
         Console.WriteLine($"clip: wrote {output} ({report.FolderBytes / 1048576.0:F1} MiB)");
@@ -139,14 +145,18 @@ public static class TrainingCli
         var seed = a.Int("seed", 1_000_003);
         var images = a.String("images");
         var checkpoint = a.String("checkpoint");
+        var templates = ZeroShotTemplates.Parse(a.String("templates"));
+        var bySize = a.Flag("by-size");
         a.RejectUnknown();
         using var model = ClipCheckpoint.Load(folder, CPU, ScalarType.Float32);
         if (checkpoint is not null)
             model.load(checkpoint);   // a training checkpoint's weights (the folder gives config and tokenizer)
         var processor = ClipImageProcessor.FromFolder(folder);
         var set = images is null ? LabeledImages.Rendered(seed, count, processor.ImageSize) : LabeledImages.FromFolder(images);
-        var result = ZeroShotEvaluation.Run(model, ClipTokenizer.FromFolder(folder), processor, set);
-        Console.WriteLine($"{(images is null ? $"rendered (seed {seed})" : images)}: {result}");
+        var result = ZeroShotEvaluation.Run(model, ClipTokenizer.FromFolder(folder), processor, set, templates);
+        Console.WriteLine($"{(images is null ? $"rendered (seed {seed})" : images)}, {templates.Name}: {result}");
+        if (bySize)
+            Console.Write(result.Breakdown());
         return 0;
     }
 
@@ -172,7 +182,7 @@ public static class TrainingCli
         a.RejectUnknown();
         var scenes = SceneSampler.Scenes(seed, 0, count).ToList();
         LabeledImages.Write(output, scenes.Select((s, i) =>
-            (new LabeledImage($"{i:D5}.png", SceneRenderer.RenderPng(s, size), s.Color, s.Shape), s)));
+            (new LabeledImage($"{i:D5}.png", SceneRenderer.RenderPng(s, size), s.Color, s.Shape, s.Size), s)));
         Console.WriteLine($"wrote {count} images of seed {seed} ({size} px) and {LabeledImages.LabelsFile} to {output}");
         return 0;
     }

@@ -41,13 +41,14 @@ public static class ClipModelCard
             seed {o.Seed}{(o.InitFrom is null ? "" : $", starting from the weights of a previous run ({Path.GetFileName(Path.GetDirectoryName(Path.GetDirectoryName(o.InitFrom)))})")}; logit scale learned (clamped ≤ 100). Loss {r.FirstLoss.ToString("F3", inv)} (first 10 steps) → {r.LastLoss.ToString("F3", inv)} (last 50): `loss.png`.
             Training time: {r.TrainingTime.TotalMinutes.ToString("F1", inv)} min on {Environment.ProcessorCount} CPU cores (a shared machine: other jobs ran alongside).
 
-            Reproduce: `dotnet services/Training/bin/Release/net10.0/MultiModal.Training.dll train clip --out <dir> --steps {o.Steps} --batch {o.BatchSize} --patch {o.PatchSize} --seed {o.Seed}`
+            Reproduce: `dotnet services/Training/bin/Release/net10.0/MultiModal.Training.dll train clip --out <dir> --steps {o.Steps} --batch {o.BatchSize} --patch {o.PatchSize} --seed {o.Seed}{(o.VisionWidth != 96 ? $" --vision-width {o.VisionWidth}" : "")}{(o.TextWidth != 64 ? $" --text-width {o.TextWidth}" : "")}{(o.ShapeTerm > 0 ? $" --shape-term {o.ShapeTerm.ToString(inv)}" : "")}`
             (`make train-clip`).
 
             ## Metrics (zero-shot, top-1; prompts "a photo of a <color> shape" and "a photo of a <shape>")
             | images | color (8-way) | shape (4-way) |
             |---|---|---|
             | {r.HeldOut.Count} held-out rendered images (seed {o.EvalSeed}, never trained on) | {Pct(r.HeldOut.ColorAccuracy)} | {Pct(r.HeldOut.ShapeAccuracy)} |
+            | the same images, prompts no training caption uses ("an image of a <color> shape", "an image of a <shape>") | {Pct(r.HeldOutUnseenPrompts.ColorAccuracy)} | {Pct(r.HeldOutUnseenPrompts.ShapeAccuracy)} |
             {other}
             ## Limits
             Knows only shapes: one shape per image, the 8 colors and 4 shapes above. Sizes and background colors were in the

@@ -15,6 +15,11 @@ public sealed record ClipTrainingOptions
     public int Seed { get; init; } = 1;
     /// <summary>Vision patch size (64-px images): 16 gives 4×4 patches, 8 gives 8×8 (4× the vision tokens).</summary>
     public int PatchSize { get; init; } = 16;
+    /// <summary>Vision and text widths (hidden sizes; MLP 4×): the committed model's are 96 and 64.</summary>
+    public int VisionWidth { get; init; } = 96;
+    public int TextWidth { get; init; } = 64;
+    /// <summary>Weight of the 4-way shape term (each image against the four shape texts); 0: the committed recipe.</summary>
+    public double ShapeTerm { get; init; }
     public bool Resume { get; init; }
     /// <summary>Optional: start from these weights (a checkpoint's model.dat) instead of a random init: a second phase.</summary>
     public string? InitFrom { get; init; }
@@ -25,5 +30,5 @@ public sealed record ClipTrainingOptions
     public string? OtherRendererImages { get; init; }
 
     /// <summary>What must match for a checkpoint to be resumed.</summary>
-    public string Fingerprint => $"clip texts={ClipWorldBatches.TextsPerImage} patch={PatchSize} steps={Steps} batch={BatchSize} lr={LearningRate} warmup={WarmupSteps} wd={WeightDecay} clip={GradientClip} seed={Seed} init={InitFrom}";
+    public string Fingerprint => $"clip texts={ClipWorldBatches.TextsPerImage} patch={PatchSize} steps={Steps} batch={BatchSize} lr={LearningRate} warmup={WarmupSteps} wd={WeightDecay} clip={GradientClip} seed={Seed} init={InitFrom} vw={VisionWidth} tw={TextWidth} shape={ShapeTerm}";
 }

@@ -13,9 +13,13 @@ namespace MultiModal.Training.Clip;
 /// near chance (34 % after 500 steps). Targets: text j matches every image of the batch whose scene has all the
 /// attributes j states (a "red circle" text also describes the other red circles), so true pairs are not pushed apart.
 /// </summary>
-public sealed class ClipWorldBatches(ClipTokenizer tokenizer, ClipImageProcessor processor, int seed, int batchSize)
+/// <param name="shapeTexts">Appends the four shape texts ("a circle", "a square", ...) after the captions, for the 4-way
+/// shape term of the loss (every image against all four shapes: same-color different-shape negatives in every batch).</param>
+public sealed class ClipWorldBatches(ClipTokenizer tokenizer, ClipImageProcessor processor, int seed, int batchSize, bool shapeTexts = false)
 {
-    public sealed record Batch(Tensor PixelValues, Tensor InputIds, Tensor AttentionMask, Tensor Matches);
+    /// <param name="Matches">(captions, B): rows of the captions only (the shape texts, if any, come after them).</param>
+    /// <param name="ShapeLabels">(B) each image's shape index in <see cref="WorldVocabulary.Shapes"/>.</param>
+    public sealed record Batch(Tensor PixelValues, Tensor InputIds, Tensor AttentionMask, Tensor Matches, Tensor ShapeLabels);
 
     /// <summary>Texts per image in a batch.</summary>
     public const int TextsPerImage = 3;
@@ -39,8 +43,12 @@ public sealed class ClipWorldBatches(ClipTokenizer tokenizer, ClipImageProcessor
         for (var j = 0; j < captions.Count; j++)
             for (var i = 0; i < batchSize; i++)
                 matches[j * batchSize + i] = captions[j].Describes(scenes[i]) ? 1 : 0;
-        var (ids, mask) = Tokenize(captions.Select(c => c.Text).ToList());
-        return new Batch(Pixels(scenes), ids, mask, tensor(matches, [captions.Count, batchSize]));
+        var texts = captions.Select(c => c.Text).ToList();
+        if (shapeTexts)
+            texts.AddRange(WorldVocabulary.Shapes.Select(s => "a " + WorldVocabulary.Name(s)));
+        var (ids, mask) = Tokenize(texts);
+        var labels = scenes.Select(s => (long)s.Shape).ToArray();
+        return new Batch(Pixels(scenes), ids, mask, tensor(matches, [captions.Count, batchSize]), tensor(labels));
     }
 
     /// <summary>Scenes rendered at the model's image size and preprocessed: (B, 3, S, S).</summary>

@@ -7,11 +7,11 @@ public static class ClipWorldConfig
 {
     public const int ImageSize = 64;
 
-    public static ClipConfig Create(int patchSize = 16) => new()
+    public static ClipConfig Create(int patchSize = 16, int visionWidth = 96, int textWidth = 64) => new()
     {
         ProjectionDim = 64,
         // The 49,408-token embedding is most of the text tower (3.2 M of its parameters): kept narrow.
-        TextConfig = new() { HiddenSize = 64, IntermediateSize = 256, NumHiddenLayers = 3, NumAttentionHeads = 4, ProjectionDim = 64 },
-        VisionConfig = new() { HiddenSize = 96, IntermediateSize = 384, NumHiddenLayers = 4, NumAttentionHeads = 4, ImageSize = ImageSize, PatchSize = patchSize, ProjectionDim = 64 },
+        TextConfig = new() { HiddenSize = textWidth, IntermediateSize = 4 * textWidth, NumHiddenLayers = 3, NumAttentionHeads = 4, ProjectionDim = 64 },
+        VisionConfig = new() { HiddenSize = visionWidth, IntermediateSize = 4 * visionWidth, NumHiddenLayers = 4, NumAttentionHeads = 4, ImageSize = ImageSize, PatchSize = patchSize, ProjectionDim = 64 },
     };
 }

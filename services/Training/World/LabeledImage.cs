@@ -4,8 +4,8 @@ using MultiModal.ShapesWorld;
 
 namespace MultiModal.Training.World;
 
-/// <summary>An encoded image of the world with the color and shape it shows.</summary>
-public sealed record LabeledImage(string Name, byte[] Data, WorldColor Color, WorldShape Shape);
+/// <summary>An encoded image of the world with the color and shape it shows (and its size, where the source says).</summary>
+public sealed record LabeledImage(string Name, byte[] Data, WorldColor Color, WorldShape Shape, WorldSize? Size = null);
 
 /// <summary>Sets of labeled images: rendered here from a seed, or read from a folder another program wrote.</summary>
 public static class LabeledImages
@@ -15,7 +15,7 @@ public static class LabeledImages
     /// <summary>Scenes 0 … count − 1 of the set with <paramref name="seed"/>, rendered by <see cref="SceneRenderer"/> as PNGs.</summary>
     public static IReadOnlyList<LabeledImage> Rendered(int seed, int count, int size) =>
         SceneSampler.Scenes(seed, 0, count)
-            .Select((s, i) => new LabeledImage($"{seed}-{i:D5}.png", SceneRenderer.RenderPng(s, size), s.Color, s.Shape))
+            .Select((s, i) => new LabeledImage($"{seed}-{i:D5}.png", SceneRenderer.RenderPng(s, size), s.Color, s.Shape, s.Size))
             .ToList();
 
     /// <summary>
@@ -31,7 +31,8 @@ public static class LabeledImages
         {
             var label = JsonSerializer.Deserialize<Label>(line) ?? throw new InvalidDataException($"bad line in {labels}: {line}");
             return new LabeledImage(label.File, File.ReadAllBytes(Path.Combine(folder, label.File)),
-                Enum.Parse<WorldColor>(label.Color, ignoreCase: true), Enum.Parse<WorldShape>(label.Shape, ignoreCase: true));
+                Enum.Parse<WorldColor>(label.Color, ignoreCase: true), Enum.Parse<WorldShape>(label.Shape, ignoreCase: true),
+                label.Size is null ? null : Enum.Parse<WorldSize>(label.Size, ignoreCase: true));
         }).ToList();
     }
 

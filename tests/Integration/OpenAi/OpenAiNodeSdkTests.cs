@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
 using MultiModal.Tests.Integration.Vision;
 using MultiModal.Tests.Testing;
 using Xunit;
@@ -20,15 +18,15 @@ public sealed class OpenAiNodeSdkTests(OpenAiFleetFixture fleet)
         "error_bad_size_400_param",
     ];
 
-    private static string Folder => Path.Combine(TestPaths.RepoRoot, "tests", "Integration", "OpenAi", "node");
+    private static readonly NodeScript Script = new(Path.Combine(TestPaths.RepoRoot, "tests", "Integration", "OpenAi", "node"));
 
     [Fact]
     public async Task NodeSdk_EveryCase_Passes()
     {
-        await EnsurePackageAsync();
+        await Script.EnsurePackagesAsync("openai");
         var picture = Path.Combine(Directory.CreateTempSubdirectory("openai-node-").FullName, "picture.png");
         await File.WriteAllBytesAsync(picture, fleet.ImageHost.Png);
-        var (exit, output) = await RunAsync("node", ["sdk-test.mjs"], new()
+        var (exit, output) = await Script.RunAsync("node", ["sdk-test.mjs"], new()
         {
             ["OPENAI_BASE_URL"] = new Uri(fleet.Gateway.Address, "/v1").ToString(),
             ["OPENAI_API_KEY"] = OpenAiFleetFixture.Key,
@@ -38,40 +36,6 @@ public sealed class OpenAiNodeSdkTests(OpenAiFleetFixture fleet)
             ["SERVED_VISION"] = Path.GetFileName(VisionFleetFixture.ModelFolder),
         }, TimeSpan.FromMinutes(4));
 
-        var results = output.Split('\n').Where(l => l.StartsWith("{\"case\"", StringComparison.Ordinal))
-            .Select(l => JsonDocument.Parse(l).RootElement).ToDictionary(r => r.GetProperty("case").GetString()!);
-        Assert.Equal(Cases, results.Keys);
-        var failures = results.Values.Where(r => !r.GetProperty("ok").GetBoolean()).Select(r => r.ToString()).ToArray();
-        Assert.True(failures.Length == 0, string.Join("\n", failures) + "\n" + output);
-        Assert.Equal(0, exit);
-    }
-
-    // `npm ci` from the committed lock file the first time (CI's fresh clone), bounded; no network afterwards.
-    private static async Task EnsurePackageAsync()
-    {
-        if (File.Exists(Path.Combine(Folder, "node_modules", "openai", "package.json")))
-            return;
-        var (exit, output) = await RunAsync("npm", ["ci", "--no-audit", "--no-fund"], [], TimeSpan.FromMinutes(3));
-        Assert.True(exit == 0, "npm ci failed:\n" + output);
-    }
-
-    private static async Task<(int Exit, string Output)> RunAsync(string file, string[] args, Dictionary<string, string> env, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = Folder, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        foreach (var (k, v) in env) start.Environment[k] = v;
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(timeout);
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-        return (process.ExitCode, await stdout + await stderr);
+        NodeScript.AssertEveryCasePassed(Cases, exit, output);
     }
 }

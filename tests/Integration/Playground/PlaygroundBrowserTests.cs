@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using MultiModal.Tests.Integration.OpenAi;
@@ -39,7 +38,7 @@ public sealed partial class PlaygroundBrowserTests(OpenAiFleetFixture fleet, ITe
         "describe_streaming", "classify_bars", "no_console_errors",
     ];
 
-    private static string Folder => Path.Combine(TestPaths.RepoRoot, "tests", "Integration", "Playground", "node");
+    private static readonly NodeScript Script = new(Path.Combine(TestPaths.RepoRoot, "tests", "Integration", "Playground", "node"));
 
     /// <summary>Where the screenshots go (CI prints it): artifacts/playground under the repository root.</summary>
     public static string Screenshots => Path.Combine(TestPaths.RepoRoot, "artifacts", "playground");
@@ -48,7 +47,7 @@ public sealed partial class PlaygroundBrowserTests(OpenAiFleetFixture fleet, ITe
     public async Task Playground_InChromiumWithKeys_PreviewsCancelsStreamsAndClassifies()
     {
         Assert.True(File.Exists(Chromium), $"{Chromium} is missing: apt-get install chromium (.ci/run does).");
-        await EnsurePackageAsync();
+        await Script.EnsurePackagesAsync("playwright-core");
         var picture = Path.Combine(Directory.CreateTempSubdirectory("playground-").FullName, "picture.png");
         await File.WriteAllBytesAsync(picture, fleet.ImageHost.Png);
         var image = new Contracts.Common.V1.Image { Data = Google.Protobuf.ByteString.CopyFrom(fleet.ImageHost.Png), MimeType = "image/png" };
@@ -61,7 +60,7 @@ public sealed partial class PlaygroundBrowserTests(OpenAiFleetFixture fleet, ITe
         var cancelledBefore = (await diffusion.GetModelInfoAsync(new(), fleet.Bearer).ResponseAsync.DefaultTimeout()).JobsCancelled;
         var cancelLinesBefore = CancelledJob().Matches(fleet.Diffusion.Output).Count;
 
-        var (exit, log) = await RunAsync("node", ["playground-test.mjs"], new()
+        var (exit, log) = await Script.RunAsync("node", ["playground-test.mjs"], new()
         {
             ["GATEWAY_URL"] = fleet.Gateway.Address.ToString(),
             ["API_KEY"] = OpenAiFleetFixture.Key,
@@ -79,12 +78,7 @@ public sealed partial class PlaygroundBrowserTests(OpenAiFleetFixture fleet, ITe
         output.WriteLine(log);
         output.WriteLine($"Screenshots: {Screenshots}");
 
-        var results = log.Split('\n').Where(l => l.StartsWith("{\"case\"", StringComparison.Ordinal))
-            .Select(l => JsonDocument.Parse(l).RootElement).ToDictionary(r => r.GetProperty("case").GetString()!);
-        Assert.Equal(Cases, results.Keys);
-        var failures = results.Values.Where(r => !r.GetProperty("ok").GetBoolean()).Select(r => r.ToString()).ToArray();
-        Assert.True(failures.Length == 0, string.Join("\n", failures) + "\n" + log);
-        Assert.Equal(0, exit);
+        NodeScript.AssertEveryCasePassed(Cases, exit, log);
 
         // The Cancel button aborted the fetch; the gateway cancelled the gRPC call; the service stopped the job mid-way.
         // Then queue_position_shown's blocking client went away: its job stopped the same way.
@@ -101,34 +95,4 @@ public sealed partial class PlaygroundBrowserTests(OpenAiFleetFixture fleet, ITe
 
     [GeneratedRegex(@"job \S+ stopped after (?<steps>\d+) steps \(\d+ after the cancellation\)")]
     private static partial Regex CancelledJob();
-
-    // `npm ci` from the committed lock file the first time (CI's fresh clone), bounded; no network afterwards.
-    private static async Task EnsurePackageAsync()
-    {
-        if (File.Exists(Path.Combine(Folder, "node_modules", "playwright-core", "package.json")))
-            return;
-        var (exit, log) = await RunAsync("npm", ["ci", "--no-audit", "--no-fund"], [], TimeSpan.FromMinutes(3));
-        Assert.True(exit == 0, "npm ci failed:\n" + log);
-    }
-
-    private static async Task<(int Exit, string Output)> RunAsync(string file, string[] args, Dictionary<string, string> env, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = Folder, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        foreach (var (k, v) in env) start.Environment[k] = v;
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(timeout);
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync().DefaultTimeout();
-            Assert.Fail($"{file} {string.Join(' ', args)} ran over {timeout}; its output:\n{await stdout.DefaultTimeout()}{await stderr.DefaultTimeout()}");
-        }
-        return (process.ExitCode, await stdout + await stderr);
-    }
 }

@@ -7,6 +7,9 @@ namespace MultiModal.ShapesWorld;
 /// </summary>
 public static class SceneSampler
 {
+    /// <summary>The held-out set's seed: never trained on; the model cards' and `eval`'s default evaluation images.</summary>
+    public const int HeldOutSeed = 1_000_003;
+
     /// <summary>Radius range (fraction of the image side) of each size; the gap between them keeps the sizes apart.</summary>
     public static (double Min, double Max) RadiusRange(WorldSize size) => size == WorldSize.Small ? (0.15, 0.22) : (0.29, 0.40);
 

@@ -125,7 +125,7 @@ public static class TrainingCli
     {
         var folder = a.Required("model");
         var count = a.Int("count", 300);
-        var seed = a.Int("seed", 1_000_003);
+        var seed = a.Int("seed", SceneSampler.HeldOutSeed);
         var images = a.String("images");
         var checkpoint = a.String("checkpoint");
         a.RejectUnknown();
@@ -142,7 +142,7 @@ public static class TrainingCli
     {
         var folder = a.Required("model");
         var count = a.Int("count", 500);
-        var seed = a.Int("seed", 1_000_003);
+        var seed = a.Int("seed", SceneSampler.HeldOutSeed);
         var images = a.String("images");
         var checkpoint = a.String("checkpoint");
         var templates = ZeroShotTemplates.Parse(a.String("templates"));
@@ -177,7 +177,7 @@ public static class TrainingCli
     {
         var output = a.Required("out");
         var count = a.Int("count", 100);
-        var seed = a.Int("seed", 1_000_003);
+        var seed = a.Int("seed", SceneSampler.HeldOutSeed);
         var size = a.Int("size", 64);
         a.RejectUnknown();
         var scenes = SceneSampler.Scenes(seed, 0, count).ToList();

@@ -1,3 +1,5 @@
+using MultiModal.ShapesWorld;
+
 namespace MultiModal.Training.Clip;
 
 /// <summary>Options of <c>train clip</c> (defaults: the recipe of the committed built-in CLIP).</summary>
@@ -25,7 +27,7 @@ public sealed record ClipTrainingOptions
     public string? InitFrom { get; init; }
     /// <summary>Held-out evaluation: scenes 0 … EvalCount − 1 of the set with EvalSeed (training uses Seed).</summary>
     public int EvalCount { get; init; } = 500;
-    public int EvalSeed { get; init; } = 1_000_003;
+    public int EvalSeed { get; init; } = SceneSampler.HeldOutSeed;
     /// <summary>Optional folder of images rendered by another program (render_world.py), evaluated too.</summary>
     public string? OtherRendererImages { get; init; }
 

@@ -1,3 +1,5 @@
+using MultiModal.ShapesWorld;
+
 namespace MultiModal.Training.Vision;
 
 /// <summary>Options of <c>train vision</c> (defaults: the recipe of the built-in LLaVA).</summary>
@@ -22,7 +24,7 @@ public sealed record VisionTrainingOptions
     public bool Resume { get; init; }
     /// <summary>Held-out evaluation: scenes 0 … EvalCount − 1 of the set with EvalSeed (training uses Seed).</summary>
     public int EvalCount { get; init; } = 300;
-    public int EvalSeed { get; init; } = 1_000_003;
+    public int EvalSeed { get; init; } = SceneSampler.HeldOutSeed;
 
     /// <summary>What must match for a checkpoint to be resumed.</summary>
     public string Fingerprint => $"vision clip={Path.GetFullPath(ClipFolder)} hidden={Hidden} layers={Layers} freeze={FreezeVision} steps={Steps} batch={BatchSize} lr={LearningRate} warmup={WarmupSteps} wd={WeightDecay} clip={GradientClip} seed={Seed}";

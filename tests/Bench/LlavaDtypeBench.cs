@@ -21,7 +21,7 @@ public static class LlavaDtypeBench
     {
         TorchRuntime.Initialize();
         Console.WriteLine($"model {folder}; torch threads {get_num_threads()}; CPU {CpuFeatures.ModelName}; " +
-            $"avx512_bf16 {CpuFeatures.HasAvx512Bf16}, amx_bf16 {CpuFeatures.HasAmxBf16}; oneMKL {TorchRuntime.MklDispatch}");
+            $"avx512_bf16 {CpuFeatures.HasAvx512Bf16}, amx_bf16 {CpuFeatures.HasAmxBf16}; oneMKL {TorchRuntime.MklDispatch}; host memory {TorchRuntime.HostMemory}");
         var copyGBs = CopyBandwidthGBs(512L << 20);
         Console.WriteLine($"copy bandwidth: {copyGBs:F2} GB/s (read + write, best of 5)");
 

@@ -58,6 +58,13 @@ public static class TorchRuntime
     /// <summary>What was done about oneMKL's CPU-vendor dispatch (see <see cref="MklVendorDispatch"/>).</summary>
     public static string MklDispatch => MklVendorDispatch.State;
 
+    /// <summary>What was done about freed tensor memory and huge pages (see <see cref="HostMemoryReuse"/>).</summary>
+    public static string HostMemory => HostMemoryReuse.State;
+
+    /// <summary>Whether libtorch, reading its own environment, backs buffers of 2 MiB and more with huge pages.</summary>
+    public static bool LibtorchHugePagesRequested =>
+        HostMemoryReuse.NativeEnvironment(HostMemoryReuse.TorchHugePagesVariable) == "1";
+
     /// <summary>Whether oneMKL's vendor check answers "Intel", i.e. its kernels are chosen by CPU features alone.</summary>
     public static bool MklUsesFeatureDispatch => MklVendorDispatch.IntelCpuTrue() == 1;
 
@@ -68,11 +75,13 @@ public static class TorchRuntime
     // NNPACK off: on x86 libtorch prefers oneDNN for every conv NNPACK could take, and on CPUs NNPACK does not know
     // (AMD Zen 5) each attempt logs "Could not initialize NNPACK! Reason: Unsupported hardware." to stderr.
     // oneMKL's vendor check answered by CPU features, so float32 GEMMs use AVX-512 on AMD CPUs that have it.
+    // Freed activations kept for the next pass and large buffers on huge pages instead of page faults every pass.
     // torch.backends.nnpack.set_flags(False) in Python; here at::globalContext().setUserEnabledNNPACK(false).
     private static class NativeSettings
     {
         private static readonly Lazy<bool> Applied = new(() =>
         {
+            HostMemoryReuse.Apply();                // before libtorch's first allocation, which reads its THP variable
             InitializeDeviceType(DeviceType.CPU);   // loads libtorch_cpu, so the imports below resolve
             SetUserEnabledNnpack(GlobalContext(), false);
             MklVendorDispatch.Apply();

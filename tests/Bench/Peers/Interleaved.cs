@@ -4,7 +4,9 @@ namespace MultiModal.Tests.Bench.Peers;
 
 /// <summary>Seconds per call of two runtimes on one case, measured in one process: warm-ups of each first, then
 /// rounds that alternate which side goes first (ORT, ours | ours, ORT | ...), so drift in the machine's load falls on
-/// both sides alike. Medians per side.</summary>
+/// both sides alike. Each timed call follows an untimed call of the same side: on 2 vCPUs ONNX Runtime's intra-op
+/// threads keep spinning for a while after a run, and a call that starts then loses a core (measured 2026-12-06: our
+/// CLIP image b1 took 75–91 ms right after an ORT call, 53–56 ms after one of ours). Medians per side.</summary>
 public sealed record Interleaved(IReadOnlyList<double> OrtSeconds, IReadOnlyList<double> OursSeconds)
 {
     public double OrtMedian => Median(OrtSeconds);
@@ -26,16 +28,22 @@ public sealed record Interleaved(IReadOnlyList<double> OrtSeconds, IReadOnlyList
         {
             if (r % 2 == 0)
             {
-                o.Add(Time(ort));
-                u.Add(Time(ours));
+                o.Add(Settled(ort));
+                u.Add(Settled(ours));
             }
             else
             {
-                u.Add(Time(ours));
-                o.Add(Time(ort));
+                u.Add(Settled(ours));
+                o.Add(Settled(ort));
             }
         }
         return new Interleaved(o, u);
+    }
+
+    private static double Settled(Action a)
+    {
+        a();
+        return Time(a);
     }
 
     private static double Time(Action a)

@@ -30,7 +30,7 @@ public static class PeersBench
         var torchRows = o.TorchLogs is { } logs ? KitTorchRows.Load(logs) : KitTorchRows.Empty;
         Console.WriteLine($"# Peers in the same run: this project vs ONNX Runtime {OrtRunner.Version}, float32");
         Console.WriteLine($"# {machine}");
-        Console.WriteLine($"# torch threads {get_num_threads()} (MKL dispatch: {TorchRuntime.MklDispatch}); ORT intra-op 2, inter-op 1, ORT_ENABLE_ALL; " +
+        Console.WriteLine($"# torch threads {get_num_threads()} (MKL dispatch: {TorchRuntime.MklDispatch}; host memory: {TorchRuntime.HostMemory}); ORT intra-op 2, inter-op 1, ORT_ENABLE_ALL; " +
                           $"load average at start {LoadAverage()}");
         Console.WriteLine($"# rounds: CLIP {o.ClipRounds}, UNet/VAE {o.SdRounds}, alternating order, after warm-ups; ratio = ours / ORT median time (< 1.00: ours faster)");
         Console.WriteLine($"# sections: {string.Join(", ", o.Only.Order())}");

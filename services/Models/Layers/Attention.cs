@@ -52,8 +52,9 @@ public sealed class Attention : Module<Tensor, Tensor?, Tensor>
         // GroupNorm over (B, C, H, W) equals diffusers' GroupNorm over the (B, C, H·W) view.
         using var normed = group_norm?.call(hidden_states);
         var source = normed ?? hidden_states;
-        using var flat = spatial ? source.view(b, c, h * w) : source.alias();                  // (B, C, HW) or (B, T, C)
-        using var tokens = spatial ? flat.transpose(1, 2) : flat.alias();                       // (B, T, C)
+        // Spatial input as tokens: a view when the memory is channels-last (ChannelsLast), one copy when it is NCHW.
+        using var pixelsLast = spatial ? source.permute(0, 2, 3, 1) : source.alias();           // (B, H, W, C) or (B, T, C)
+        using var tokens = spatial ? pixelsLast.reshape(b, h * w, c) : pixelsLast.alias();      // (B, T, C)
         var context = encoder_hidden_states ?? tokens;                                         // (B, S, Ckv)
 
         using var query = SplitHeads(to_q.call(tokens), b);                                     // (B, nh, T, hd)
@@ -67,8 +68,8 @@ public sealed class Attention : Module<Tensor, Tensor?, Tensor>
         if (spatial)
         {
             using var tokensOut = output;
-            using var channelsFirst = tokensOut.transpose(-1, -2);                              // (B, C, HW)
-            output = channelsFirst.reshape(b, c, h, w);                                         // (B, C, H, W)
+            using var pixels = tokensOut.view(b, h, w, c);                                      // (B, H, W, C)
+            output = pixels.permute(0, 3, 1, 2);                                                // (B, C, H, W), channels-last memory
         }
         if (_residualConnection)
             output.add_(hidden_states);

@@ -102,6 +102,7 @@ public sealed class UNet2DConditionModel : Module
         var checkpoint = SafeTensorsCheckpoint.Open(folder, "diffusion_pytorch_model", variant);
         var model = new UNet2DConditionModel(config, META);
         StateDictLoader.Materialize("UNet2DConditionModel", model, checkpoint, device, dtype);
+        ChannelsLast.UseForConvolutions(model);
         model.eval();
         return model;
     }
@@ -164,7 +165,8 @@ public sealed class UNet2DConditionModel : Module
             // 6. Post-process.
             using var output = h;
             using var normed = DiffusersActivation.ApplyInPlace(Config.ActFn, conv_norm_out.call(output));
-            return conv_out.call(normed);                                                                   // (B, Cout, h, w)
+            using var predicted = conv_out.call(normed);                                                    // (B, Cout, h, w)
+            return predicted.contiguous();   // callers get (B, C, h, w) memory whatever layout the convolutions ran in
         }
         finally
         {

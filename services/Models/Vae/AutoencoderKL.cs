@@ -214,6 +214,7 @@ public sealed class AutoencoderKL : Module
         var checkpoint = SafeTensorsCheckpoint.Open(folder, "diffusion_pytorch_model", variant);
         var model = new AutoencoderKL(config, META);
         StateDictLoader.Materialize("AutoencoderKL", model, checkpoint, device, dtype, remap: KeyRemaps.VaeLegacyAttention(checkpoint));
+        ChannelsLast.UseForConvolutions(model);
         model.eval();
         return model;
     }
@@ -229,7 +230,8 @@ public sealed class AutoencoderKL : Module
             throw new ArgumentException(
                 $"VAE input must be (B, {Config.InChannels}, H, W) with H and W multiples of {f}; got [{string.Join(", ", x.shape)}].", nameof(x));
         using var h = encoder.call(x);
-        return new DiagonalGaussian(quant_conv.call(h));                                // (B, 2·latent, H/f, W/f)
+        using var moments = quant_conv.call(h);                                         // (B, 2·latent, H/f, W/f)
+        return new DiagonalGaussian(moments.contiguous());
     }
 
     /// <summary>Latents (B, latent_channels, h, w), already divided by scaling_factor → image (B, out_channels, h·f, w·f).</summary>
@@ -238,6 +240,7 @@ public sealed class AutoencoderKL : Module
         if (z.dim() != 4 || z.shape[1] != Config.LatentChannels)
             throw new ArgumentException($"VAE latents must be (B, {Config.LatentChannels}, h, w); got [{string.Join(", ", z.shape)}].", nameof(z));
         using var h = post_quant_conv.call(z);
-        return decoder.call(h);
+        using var image = decoder.call(h);                                              // (B, Cout, H, W)
+        return image.contiguous();   // (B, C, H, W) memory whatever layout the convolutions ran in
     }
 }

@@ -15,12 +15,15 @@ namespace MultiModal.Models.Runtime;
 /// <list type="bullet">
 /// <item>glibc <c>mallopt</c>: mmap threshold at its maximum (32 MiB; blocks below it come from the heap and are
 /// reused) and trim threshold at 2 GiB (the heap keeps its high-water mark). The process holds its peak working set,
-/// as a GPU caching allocator does; a server's peak is its largest batch.</item>
+/// as a GPU caching allocator does; a server's peak is its largest batch. And one malloc arena for every thread: a
+/// model thread otherwise gets a secondary arena, whose 64 MiB heaps are unmapped as soon as they are wholly free
+/// (CLIP b32 on a model thread: 13 700 faults per pass with the thresholds alone, 1 100 with one arena, 31 700 with
+/// glibc's defaults). .NET allocates managed objects outside malloc, so the one arena is not contended.</item>
 /// <item>libtorch's <c>THP_MEM_ALLOC_ENABLE=1</c>: buffers of 2 MiB and more are 2 MiB-aligned and
 /// <c>madvise(MADV_HUGEPAGE)</c>d, so what still comes from <c>mmap</c> (blocks above 32 MiB: the UNet's and VAE's
 /// activations) faults in 2 MiB pages. Takes effect where the kernel's THP mode is <c>madvise</c> or <c>always</c>.</item>
 /// </list>
-/// Each is left alone when the operator set it already (<c>MALLOC_MMAP_THRESHOLD_</c>, <c>MALLOC_TRIM_THRESHOLD_</c>,
+/// Each is left alone when the operator set it already (<c>MALLOC_MMAP_THRESHOLD_</c>, <c>MALLOC_TRIM_THRESHOLD_</c>, <c>MALLOC_ARENA_MAX</c>,
 /// <c>THP_MEM_ALLOC_ENABLE</c> in the environment); everything off with <c>MULTIMODAL_HOST_MEMORY=os-default</c>.
 /// </remarks>
 internal static class HostMemoryReuse
@@ -32,6 +35,7 @@ internal static class HostMemoryReuse
 
     private const int M_TRIM_THRESHOLD = -1;
     private const int M_MMAP_THRESHOLD = -3;
+    private const int M_ARENA_MAX = -8;
 
     public static string State { get; private set; } = "not applied";
 
@@ -56,6 +60,8 @@ internal static class HostMemoryReuse
                 done.Add("mmap threshold 32 MiB");
             if (NativeEnvironment("MALLOC_TRIM_THRESHOLD_") is null && mallopt(M_TRIM_THRESHOLD, TrimThresholdBytes) == 1)
                 done.Add("trim threshold 2 GiB");
+            if (NativeEnvironment("MALLOC_ARENA_MAX") is null && mallopt(M_ARENA_MAX, 1) == 1)
+                done.Add("one arena");
         }
         catch (EntryPointNotFoundException)
         {

@@ -1,5 +1,4 @@
 using MultiModal.Models.Runtime;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using TorchSharp;
 using Xunit;
@@ -48,66 +47,4 @@ public sealed class TorchRuntimeTests
 
         Assert.True(TorchRuntime.LibtorchHugePagesRequested, TorchRuntime.HostMemory);
     }
-
-    [Fact]
-    public void ForwardShapedAllocationChurn_AfterInitialize_ReusesFreedMemoryInsteadOfFaultingItInAgain()
-    {
-        TorchRuntime.Initialize();
-        const long small = 5 << 20, large = 20 << 20;   // one ViT-B/32 batch-32 activation and an MLP one
-        long touchedPages = 0;
-
-        // The allocation pattern of 12 pre-LN encoder layers inside one dispose scope: per layer an MLP-sized pair
-        // freed at once, a residual that replaces the previous one, and a LayerNorm output kept until the pass ends.
-        void Pass()
-        {
-            var keptUntilEnd = new List<torch.Tensor>();
-            var residual = Touched(small);
-            for (var layer = 0; layer < 12; layer++)
-            {
-                keptUntilEnd.Add(Touched(small));
-                using (Touched(large))
-                using (Touched(large))
-                {
-                }
-                var next = Touched(small);
-                residual.Dispose();
-                residual = next;
-            }
-            residual.Dispose();
-            keptUntilEnd.ForEach(t => t.Dispose());
-        }
-
-        // Pages are written from this thread, so the thread's own fault counter sees exactly these allocations.
-        torch.Tensor Touched(long bytes)
-        {
-            var tensor = torch.empty(bytes, dtype: torch.ScalarType.Byte);
-            var start = TensorMemory.DataPointer(tensor);
-            for (long offset = 0; offset < bytes; offset += 4096)
-                Marshal.WriteByte(start + (nint)offset, 1);
-            touchedPages += bytes / 4096;
-            return tensor;
-        }
-
-        Pass();
-        Pass();
-        touchedPages = 0;
-        var before = ThreadMinorFaults();
-        for (var i = 0; i < 3; i++)
-            Pass();
-        var faults = ThreadMinorFaults() - before;
-
-        // glibc's defaults trim and unmap these blocks, so pages fault in again every pass (measured with
-        // MULTIMODAL_HOST_MEMORY=os-default: 41 000 faults for 465 000 pages); kept in the heap, 16.
-        Assert.True(faults < touchedPages / 100, $"{faults} minor faults for {touchedPages} pages written ({TorchRuntime.HostMemory})");
-    }
-
-    private static long ThreadMinorFaults()
-    {
-        var usage = new long[18];   // struct rusage: two timevals, then ru_maxrss … ru_nivcsw
-        Assert.Equal(0, getrusage(1 /* RUSAGE_THREAD */, usage));
-        return usage[4 + 4];        // ru_minflt: after the timevals (4 longs) and ru_maxrss, ru_ixrss, ru_idrss, ru_isrss
-    }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int getrusage(int who, [Out] long[] usage);
 }

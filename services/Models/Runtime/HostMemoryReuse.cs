@@ -11,7 +11,8 @@ namespace MultiModal.Models.Runtime;
 /// big freed blocks to the kernel (<c>munmap</c> above the mmap threshold, heap trimming above the trim threshold), so
 /// every forward pass faulted its activations in again, 4 KiB at a time, each page zeroed by the kernel: a CLIP
 /// ViT-B/32 batch-32 image forward took 40 000–170 000 minor faults (160–650 MB) and 1.1–2.8 s instead of 0.85–0.95 s on
-/// an AMD Zen 5 (tests/Bench/README.md, "Host memory"). Two settings, applied before the first tensor exists:
+/// an AMD Zen 5 (tests/Bench/README.md, "Quiet runs after the host-memory and channels-last fixes"). Applied before the
+/// first tensor exists:
 /// <list type="bullet">
 /// <item>glibc <c>mallopt</c>: mmap threshold at its maximum (32 MiB; blocks below it come from the heap and are
 /// reused) and trim threshold at 2 GiB (the heap keeps its high-water mark). The process holds its peak working set,

@@ -32,13 +32,13 @@ public sealed class ChannelsLastTests
         using var scope = NewDisposeScope();
         using var _ = inference_mode();
         manual_seed(3);
-        var nchw = Block();
+        var nchw = new ResnetThenAttention();
         foreach (var (name, parameter) in nchw.named_parameters())   // every value set: the loader does it in the models
             if (name.Contains("norm") && name.EndsWith("weight"))
                 parameter.uniform_(0.5, 1.5);
             else
                 parameter.uniform_(-0.3, 0.3);
-        var nhwc = Block();
+        var nhwc = new ResnetThenAttention();
         nhwc.load_state_dict(nchw.state_dict());
         ChannelsLast.UseForConvolutions(nhwc);
         var x = randn(2, 32, 8, 8);
@@ -53,8 +53,6 @@ public sealed class ChannelsLastTests
     }
 
     // A VAE mid-block's shape: resnet (32 → 64 channels, 1×1 shortcut), then spatial self-attention with GroupNorm.
-    private static nn.Module<Tensor, Tensor> Block() => new ResnetThenAttention();
-
     private sealed class ResnetThenAttention : nn.Module<Tensor, Tensor>
     {
         private readonly ResnetBlock2D resnet = new(32, 64, null, groups: 8, eps: 1e-6, act: "silu");

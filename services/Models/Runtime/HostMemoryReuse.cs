@@ -57,32 +57,22 @@ internal static class HostMemoryReuse
         var done = new List<string>();
         try
         {
-            if (NativeEnvironment("MALLOC_MMAP_THRESHOLD_") is null && mallopt(M_MMAP_THRESHOLD, MmapThresholdBytes) == 1)
+            if (NativeEnvironment.Get("MALLOC_MMAP_THRESHOLD_") is null && mallopt(M_MMAP_THRESHOLD, MmapThresholdBytes) == 1)
                 done.Add("mmap threshold 32 MiB");
-            if (NativeEnvironment("MALLOC_TRIM_THRESHOLD_") is null && mallopt(M_TRIM_THRESHOLD, TrimThresholdBytes) == 1)
+            if (NativeEnvironment.Get("MALLOC_TRIM_THRESHOLD_") is null && mallopt(M_TRIM_THRESHOLD, TrimThresholdBytes) == 1)
                 done.Add("trim threshold 2 GiB");
-            if (NativeEnvironment("MALLOC_ARENA_MAX") is null && mallopt(M_ARENA_MAX, 1) == 1)
+            if (NativeEnvironment.Get("MALLOC_ARENA_MAX") is null && mallopt(M_ARENA_MAX, 1) == 1)
                 done.Add("one arena");
         }
         catch (EntryPointNotFoundException)
         {
             done.Add("no glibc mallopt");
         }
-        if (NativeEnvironment(TorchHugePagesVariable) is null && setenv(TorchHugePagesVariable, "1", 0) == 0)
+        if (NativeEnvironment.Get(TorchHugePagesVariable) is null && NativeEnvironment.SetIfUnset(TorchHugePagesVariable, "1"))
             done.Add($"{TorchHugePagesVariable}=1");
         State = done.Count == 0 ? "operator's settings kept" : "applied: " + string.Join(", ", done);
     }
 
-    /// <summary>A variable as native code (libtorch) sees it; .NET's Environment is a managed copy on Linux.</summary>
-    public static string? NativeEnvironment(string name) => Marshal.PtrToStringUTF8(getenv(name));
-
     [DllImport("libc", SetLastError = true)]
     private static extern int mallopt(int param, int value);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int setenv([MarshalAs(UnmanagedType.LPUTF8Str)] string name,
-        [MarshalAs(UnmanagedType.LPUTF8Str)] string value, int overwrite);
-
-    [DllImport("libc")]
-    private static extern IntPtr getenv([MarshalAs(UnmanagedType.LPUTF8Str)] string name);
 }

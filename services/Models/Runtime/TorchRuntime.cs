@@ -61,9 +61,15 @@ public static class TorchRuntime
     /// <summary>What was done about freed tensor memory and huge pages (see <see cref="HostMemoryReuse"/>).</summary>
     public static string HostMemory => HostMemoryReuse.State;
 
+    /// <summary>What was done about idle OpenMP workers spinning (see <see cref="OpenMpSpinPolicy"/>).</summary>
+    public static string OpenMpSpin => OpenMpSpinPolicy.State;
+
+    /// <summary>The spin count libgomp finds in the native environment when it loads (null: its default).</summary>
+    public static string? OpenMpSpinCount => NativeEnvironment.Get(OpenMpSpinPolicy.SpinCountVariable);
+
     /// <summary>Whether libtorch, reading its own environment, backs buffers of 2 MiB and more with huge pages.</summary>
     public static bool LibtorchHugePagesRequested =>
-        HostMemoryReuse.NativeEnvironment(HostMemoryReuse.TorchHugePagesVariable) == "1";
+        NativeEnvironment.Get(HostMemoryReuse.TorchHugePagesVariable) == "1";
 
     /// <summary>Whether oneMKL's vendor check answers "Intel", i.e. its kernels are chosen by CPU features alone.</summary>
     public static bool MklUsesFeatureDispatch => MklVendorDispatch.IntelCpuTrue() == 1;
@@ -76,12 +82,14 @@ public static class TorchRuntime
     // (AMD Zen 5) each attempt logs "Could not initialize NNPACK! Reason: Unsupported hardware." to stderr.
     // oneMKL's vendor check answered by CPU features, so float32 GEMMs use AVX-512 on AMD CPUs that have it.
     // Freed activations kept for the next pass and large buffers on huge pages instead of page faults every pass.
+    // OpenMP workers that sleep after a short spin, so threads outside libtorch get the cores between operators.
     // torch.backends.nnpack.set_flags(False) in Python; here at::globalContext().setUserEnabledNNPACK(false).
     private static class NativeSettings
     {
         private static readonly Lazy<bool> Applied = new(() =>
         {
             HostMemoryReuse.Apply();                // before libtorch's first allocation, which reads its THP variable
+            OpenMpSpinPolicy.Apply();               // before libtorch loads libgomp, which reads its variables then
             InitializeDeviceType(DeviceType.CPU);   // loads libtorch_cpu, so the imports below resolve
             SetUserEnabledNnpack(GlobalContext(), false);
             MklVendorDispatch.Apply();

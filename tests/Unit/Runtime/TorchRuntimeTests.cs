@@ -47,4 +47,14 @@ public sealed class TorchRuntimeTests
 
         Assert.True(TorchRuntime.LibtorchHugePagesRequested, TorchRuntime.HostMemory);
     }
+
+    [Fact]
+    public void Initialize_ShortensOpenMpSpinningInTheNativeEnvironment()
+    {
+        TorchRuntime.Initialize();
+
+        // libgomp reads GOMP_SPINCOUNT from the C environment when libtorch loads it (the test run sets neither it nor
+        // OMP_WAIT_POLICY, which would be kept).
+        Assert.True(TorchRuntime.OpenMpSpinCount == "1000", $"{TorchRuntime.OpenMpSpin}; GOMP_SPINCOUNT={TorchRuntime.OpenMpSpinCount}");
+    }
 }

@@ -36,19 +36,33 @@ public sealed class GemvLinear : Module<Tensor, Tensor>
     public override Tensor forward(Tensor input) => Linear(input, weight, bias);
 
     /// <summary>functional.linear(input, weight, bias), through CpuGemv where the product is decode-shaped.</summary>
-    public static unsafe Tensor Linear(Tensor input, Tensor weight, Tensor? bias)
+    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias) =>
+        TakesCpuGemv(input, weight) ? CpuLinear(input, [(weight, bias)])[0] : functional.linear(input, weight, bias);
+
+    /// <summary>
+    /// Each layer applied to the same input (a layer's q, k and v projections; gate and up): what <c>layer.call(input)</c>
+    /// gives for each, in one CpuGemv pass when all of them are decode-shaped (one fork and join instead of one per layer).
+    /// </summary>
+    public static Tensor[] Project(Tensor input, params GemvLinear[] layers) =>
+        layers.All(layer => TakesCpuGemv(input, layer.weight))
+            ? CpuLinear(input, [.. layers.Select(layer => ((Tensor)layer.weight, (Tensor?)layer.bias))])
+            : [.. layers.Select(layer => layer.call(input))];
+
+    private static unsafe Tensor[] CpuLinear(Tensor input, (Tensor Weight, Tensor? Bias)[] layers)
     {
-        if (!TakesCpuGemv(input, weight))
-            return functional.linear(input, weight, bias);
-        long n = weight.shape[0], k = weight.shape[1];
+        long k = input.shape[^1];
         using var scope = NewDisposeScope();
         var x = input.to(ScalarType.Float32).contiguous();
-        var y = empty([.. input.shape[..^1], n], ScalarType.Float32);
-        CpuGemv.MultiplyBf16((float*)TensorMemory.DataPointer(x), (int)(x.numel() / k), (ushort*)TensorMemory.DataPointer(weight),
-            (int)n, (int)k, (float*)TensorMemory.DataPointer(y), get_num_threads());
-        if (bias is not null)
-            y.add_(bias);
-        return y.to(input.dtype).MoveToOuterDisposeScope();
+        var outputs = layers.Select(layer => empty([.. input.shape[..^1], layer.Weight.shape[0]], ScalarType.Float32)).ToArray();
+        var products = new CpuGemv.Product[layers.Length];
+        for (var i = 0; i < layers.Length; i++)
+            products[i] = new CpuGemv.Product((ushort*)TensorMemory.DataPointer(layers[i].Weight), (int)layers[i].Weight.shape[0],
+                (float*)TensorMemory.DataPointer(outputs[i]));
+        CpuGemv.MultiplyBf16((float*)TensorMemory.DataPointer(x), (int)(x.numel() / k), (int)k, products, get_num_threads());
+        for (var i = 0; i < layers.Length; i++)
+            if (layers[i].Bias is { } bias)
+                outputs[i].add_(bias);
+        return [.. outputs.Select(y => y.to(input.dtype).MoveToOuterDisposeScope())];
     }
 
     /// <summary>Whether <see cref="Linear"/> sends this product through CpuGemv (CPU, bfloat16, 1-2 rows, contiguous W).</summary>

@@ -207,9 +207,10 @@ internal sealed class LlamaMlp : Module<Tensor, Tensor>
     // down_proj(silu(gate_proj(x)) * up_proj(x))
     public override Tensor forward(Tensor x)
     {
-        using var gate = gate_proj.call(x);
+        var projected = GemvLinear.Project(x, gate_proj, up_proj);
+        using var gate = projected[0];
         using var act = functional.silu(gate);
-        using var up = up_proj.call(x);
+        using var up = projected[1];
         using var product = act * up;
         return down_proj.call(product);
     }
@@ -236,9 +237,13 @@ internal sealed class LlamaAttention : nn.Module
     public Tensor Forward(Tensor hidden_states, Tensor cos, Tensor sin, Tensor? mask, IReadOnlyList<LlamaKvCache>? caches)
     {
         long b = hidden_states.shape[0], t = hidden_states.shape[1];
-        using var q0 = q_proj.call(hidden_states).view(b, t, _numHeads, _headDim).transpose(1, 2);    // (B, nh, T, hd)
-        using var k0 = k_proj.call(hidden_states).view(b, t, _numKvHeads, _headDim).transpose(1, 2);  // (B, nkv, T, hd)
-        using var v0 = v_proj.call(hidden_states).view(b, t, _numKvHeads, _headDim).transpose(1, 2);  // (B, nkv, T, hd)
+        var projected = GemvLinear.Project(hidden_states, q_proj, k_proj, v_proj);
+        using var qProjected = projected[0];
+        using var kProjected = projected[1];
+        using var vProjected = projected[2];
+        using var q0 = qProjected.view(b, t, _numHeads, _headDim).transpose(1, 2);                  // (B, nh, T, hd)
+        using var k0 = kProjected.view(b, t, _numKvHeads, _headDim).transpose(1, 2);                // (B, nkv, T, hd)
+        using var v0 = vProjected.view(b, t, _numKvHeads, _headDim).transpose(1, 2);                // (B, nkv, T, hd)
         var (q, k1) = LlamaRotaryEmbedding.Apply(q0, k0, cos, sin);
         using var _q = q;
         using var _k1 = k1;

@@ -9,8 +9,8 @@ namespace MultiModal.Tests.Unit.Layers;
 /// GemvLinear's bfloat16 CPU kernel (decode-shaped products, 1-2 rows) against the exact product in float64 of the same
 /// bfloat16 inputs and weights. The bound is arithmetic, not measured: the kernel accumulates in float32 (error ≤
 /// k·2⁻²⁴·Σ|x·w| for any summation order) and rounds once to bfloat16 (≤ 2⁻⁸·|y|); the test allows twice each. Shapes
-/// cover the vector loop, the scalar tails (k not a multiple of 32, odd k), the 4-row and 2-row blocks and their tails
-/// (n not a multiple of 4 or of the 128-row tasks), one and two threads.
+/// cover the vector loop, the scalar tails (k not a multiple of 32, odd k), n not a multiple of the 128-row tasks, one
+/// and two threads; Project (several layers of one input in one pass) against each layer's own call.
 /// </summary>
 public sealed class GemvLinearTests
 {
@@ -75,6 +75,28 @@ public sealed class GemvLinearTests
 
         Assert.False(GemvLinear.TakesCpuGemv(input, weight));
         Assert.True(GemvLinear.Linear(input, weight, bias).equal(nn.functional.linear(input, weight, bias)).all().item<bool>());
+    }
+
+    [Theory]
+    [InlineData(ScalarType.BFloat16, 1)]
+    [InlineData(ScalarType.BFloat16, 2)]
+    [InlineData(ScalarType.Float32, 1)]
+    public void Project_SeveralLayersOfOneInput_EqualsEachLayersOwnCall(ScalarType dtype, long rows)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        manual_seed(5);
+        // q, k, v shaped: a big layer, two small ones (one with a bias), so tasks of different layers share the threads.
+        var layers = new[] { new GemvLinear(300, 515), new GemvLinear(300, 130, hasBias: false), new GemvLinear(300, 7) };
+        foreach (var layer in layers) layer.to(dtype);
+        var input = randn(rows, 1, 300).to(dtype);
+
+        var projected = GemvLinear.Project(input, layers);
+
+        Assert.Equal(dtype == ScalarType.BFloat16, GemvLinear.TakesCpuGemv(input, layers[0].Weight));
+        Assert.Equal(layers.Length, projected.Length);
+        for (var i = 0; i < layers.Length; i++)
+            Assert.True(projected[i].equal(layers[i].call(input)).all().item<bool>(), $"layer {i}");
     }
 
     [Fact]

@@ -28,8 +28,9 @@ public static class DiffusionBench
         var request = new GenerationRequest("a photo of an astronaut riding a horse on mars", "", o.Size, o.Size, o.Steps, 7.5, [42],
             SchedulerKind.Default, null, 0, PreviewRequest.None);
 
-        // 0. Warm-up: one whole generation, so no measurement below pays first-call allocations.
-        pipeline.Generate(request, null, CancellationToken.None);
+        // 0. Warm-up: one whole generation of at most 2 steps (every code path once, so no measurement below pays
+        //    first-call costs; a 20-step warm-up would add minutes on a CPU and measure nothing).
+        pipeline.Generate(request with { Steps = Math.Min(o.Steps, 2) }, null, CancellationToken.None);
 
         // 1. UNet alone: batch 2 (uncond + cond), one call = one denoising step with CFG.
         var unetSeconds = TimeUnet(pipeline, o, device);

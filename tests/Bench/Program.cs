@@ -5,6 +5,8 @@ using MultiModal.Tests.Bench;
 //        MultiModal.Tests.Bench --diffusion <sd-folder> [--size 512] [--steps 2] [--target-steps 20] [--unet-iters 2] [--device cpu]
 //        MultiModal.Tests.Bench --vision <llava-folder> [--decode-tokens N]
 //        MultiModal.Tests.Bench --vision-dtypes <llava-folder> [--golden <golden llava folder>] [--decode-tokens N] [--rounds R]
+//        MultiModal.Tests.Bench --clip-dtypes <clip-folder> [--rounds 5]
+//        MultiModal.Tests.Bench --sd-dtypes <sd-folder> [--size 256] [--steps 4] [--rounds 3]
 //        MultiModal.Tests.Bench --load <llava-folder | diffusers-folder>
 //        MultiModal.Tests.Bench --soak <models-folder> [--minutes 30] [--out tests/Bench/soak]
 //        MultiModal.Tests.Bench --peers <anchors onnx dir> [--clip <clip-folder>] [--sd <sd15-folder>] [--only clip,unet,vae|sd]
@@ -28,6 +30,16 @@ if (Option("--vision-dtypes") is { } dtypeFolder)
 {
     LlavaDtypeBench.Run(Path.GetFullPath(dtypeFolder), Option("--golden") is { } g ? Path.GetFullPath(g) : null,
         Int("--decode-tokens", 8), Int("--rounds", 3));
+    return 0;
+}
+if (Option("--clip-dtypes") is { } clipDtypeFolder)
+{
+    DtypeBench.Clip(Path.GetFullPath(clipDtypeFolder), Int("--rounds", 5));
+    return 0;
+}
+if (Option("--sd-dtypes") is { } sdDtypeFolder)
+{
+    DtypeBench.Diffusion(Path.GetFullPath(sdDtypeFolder), Int("--size", 256), Int("--steps", 4), Int("--rounds", 3));
     return 0;
 }
 if (Option("--diffusion") is { } sdFolder)

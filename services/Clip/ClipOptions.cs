@@ -19,7 +19,7 @@ public sealed class ClipOptions
     /// <summary>auto | cpu | cuda | cuda:N.</summary>
     public string Device { get; set; } = "auto";
 
-    /// <summary>auto (float32 on CPU, float16 on CUDA) | float32 | float16 | bfloat16.</summary>
+    /// <summary>auto (float16 on CUDA; bfloat16 on CPUs with avx512_bf16 or AMX, float32 on other CPUs) | float32 | float16 | bfloat16.</summary>
     public string DType { get; set; } = "auto";
 
     /// <summary>Most items (texts + images) in one forward pass.</summary>

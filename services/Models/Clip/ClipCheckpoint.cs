@@ -18,6 +18,11 @@ public static class ClipCheckpoint
         var checkpoint = SafeTensorsCheckpoint.Open(folder);
         var model = new ClipModel(config, META);
         StateDictLoader.Materialize("CLIPModel", model, checkpoint, device, dtype, ignore: IsIgnorableBuffer);
+        if (dtype is ScalarType.BFloat16 or ScalarType.Float16)
+        {
+            using var stored = checkpoint.Load("logit_scale");
+            model.KeepStoredLogitScale(stored);
+        }
         model.eval();
         return model;
     }

@@ -375,5 +375,22 @@ public sealed class ClipModel : Module
     public Parameter LogitScaleParameter => logit_scale;
 
     /// <summary>exp(logit_scale), the factor CLIPModel.forward applies to cosine similarities.</summary>
-    public double LogitScaleExp() { using var e = logit_scale.detach().exp(); return e.to(ScalarType.Float64).item<double>(); }
+    public double LogitScaleExp()
+    {
+        if (_storedLogitScaleExp is { } stored)
+            return stored;
+        using var e = logit_scale.detach().exp();
+        return e.to(ScalarType.Float64).item<double>();
+    }
+
+    // exp(logit_scale) from the checkpoint's own value, for a model loaded in a 16-bit dtype: bfloat16 keeps 8 bits of
+    // mantissa, so the parameter would round the temperature (golden tiny-clip: 14.086 -> 14.0; OpenAI's 100 -> 98.9).
+    // Such a model is never trained, so the parameter cannot move away from the stored value.
+    private double? _storedLogitScaleExp;
+
+    internal void KeepStoredLogitScale(Tensor stored)
+    {
+        using var e = stored.to(ScalarType.Float64).exp();
+        _storedLogitScaleExp = e.item<double>();
+    }
 }

@@ -26,14 +26,17 @@ public static class TorchRuntime
     }
 
     /// <summary>
-    /// "auto" (float32 on CPU: these CPUs have no fast fp16/bf16; float16 on GPUs), "float32", "float16" or "bfloat16".
+    /// "auto", "float32", "float16" or "bfloat16". "auto" is float16 on GPUs; on CPUs float32, or bfloat16 where the
+    /// caller's model family measured fast and accurate enough in bf16 (<paramref name="bf16OnNativeCpus"/>) and the
+    /// CPU computes bf16 natively (avx512_bf16 or AMX). Elsewhere libtorch's bf16 kernels emulate it and run slower.
     /// </summary>
-    public static ScalarType ResolveDType(string? requested, Device device)
+    public static ScalarType ResolveDType(string? requested, Device device, bool bf16OnNativeCpus = false)
     {
         var value = string.IsNullOrWhiteSpace(requested) ? "auto" : requested.Trim().ToLowerInvariant();
         return value switch
         {
-            "auto" => device.type == DeviceType.CUDA ? ScalarType.Float16 : ScalarType.Float32,
+            "auto" when device.type == DeviceType.CUDA => ScalarType.Float16,
+            "auto" => bf16OnNativeCpus && CpuFeatures.HasNativeBf16 ? ScalarType.BFloat16 : ScalarType.Float32,
             "float32" or "fp32" => ScalarType.Float32,
             "float16" or "fp16" => ScalarType.Float16,
             "bfloat16" or "bf16" => ScalarType.BFloat16,

@@ -94,6 +94,15 @@ public sealed class ClipModelGoldenTests : IClassFixture<ClipModelGoldenTests.Ti
     }
 
     [Fact]
+    public void LogitScale_ModelLoadedInBfloat16_KeepsTheCheckpointsTemperature()
+    {
+        // bfloat16 would round exp(logit_scale) to 14.0; the reference's 14.086 scales every Classify probability.
+        using var bf16 = ClipCheckpoint.Load(TestPaths.Fixture("tiny-clip", "model"), CPU, ScalarType.BFloat16);
+
+        Assert.Equal(14.086, bf16.LogitScaleExp(), 3);
+    }
+
+    [Fact]
     public void ImageFeatures_GoldenProcessedImages_MatchReference()
     {
         using var scope = NewDisposeScope();

@@ -23,6 +23,8 @@ public sealed class ClipFleetFixture : IAsyncLifetime
         Clip = await ServiceProcess.StartAsync(BuildOutputs.Dll("services/Clip", "Clip"),
         [
             $"--Clip:ModelPath={ModelFolder}",
+            // The golden comparisons are float32's numbers; auto would pick bfloat16 on CPUs with avx512_bf16.
+            "--Clip:DType=float32",
             // A wider batching window than the default 5 ms, so 64 concurrent calls on a busy 2-core CI machine
             // reliably meet in shared batches.
             "--Clip:MaxBatchWaitMs=25",

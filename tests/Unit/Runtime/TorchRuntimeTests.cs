@@ -1,6 +1,7 @@
 using MultiModal.Models.Runtime;
 using System.Runtime.Intrinsics.X86;
 using TorchSharp;
+using static TorchSharp.torch;
 using Xunit;
 
 namespace MultiModal.Tests.Unit.Runtime;
@@ -56,5 +57,18 @@ public sealed class TorchRuntimeTests
         // libgomp reads GOMP_SPINCOUNT from the C environment when libtorch loads it (the test run sets neither it nor
         // OMP_WAIT_POLICY, which would be kept).
         Assert.True(TorchRuntime.OpenMpSpinCount == "1000", $"{TorchRuntime.OpenMpSpin}; GOMP_SPINCOUNT={TorchRuntime.OpenMpSpinCount}");
+    }
+
+    [Fact]
+    public void ResolveDType_Auto_Bf16OnlyWhereTheModelFamilyAsksAndTheCpuComputesItNatively()
+    {
+        var cpu = CPU;
+        var cuda = new Device(DeviceType.CUDA);
+
+        Assert.Equal(ScalarType.Float32, TorchRuntime.ResolveDType("auto", cpu));
+        Assert.Equal(CpuFeatures.HasNativeBf16 ? ScalarType.BFloat16 : ScalarType.Float32,
+            TorchRuntime.ResolveDType("auto", cpu, bf16OnNativeCpus: true));
+        Assert.Equal(ScalarType.Float16, TorchRuntime.ResolveDType("auto", cuda, bf16OnNativeCpus: true));
+        Assert.Equal(ScalarType.Float32, TorchRuntime.ResolveDType("float32", cpu, bf16OnNativeCpus: true));
     }
 }

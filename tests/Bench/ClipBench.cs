@@ -4,6 +4,7 @@ using Grpc.Net.Client;
 using MultiModal.Contracts.Clip.V1;
 using MultiModal.Models.Clip;
 using MultiModal.Models.Imaging;
+using MultiModal.Models.Runtime;
 using MultiModal.Tests.Testing;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -31,7 +32,7 @@ public static class ClipBench
         //    as real processes on loopback, the clients calling the gateway and, to see what the proxy hop costs, the
         //    service directly. The three run in alternating rounds (plain, gateway, direct, plain, ...) so that load
         //    from other jobs on the machine hits all three alike; only one of them runs at a time.
-        using var model = ClipCheckpoint.Load(modelFolder, CPU, ScalarType.Float32);
+        //    The plain forward runs in the dtype the service chose (DType=auto: bfloat16 on CPUs with native bf16).
         using var clip = await ServiceProcess.StartAsync(BuildOutputs.Dll("services/Clip", "Clip"), [$"--Clip:ModelPath={modelFolder}"],
             startTimeout: TimeSpan.FromMinutes(3));
         using var gateway = await ServiceProcess.StartAsync(BuildOutputs.Dll("gateway", "Gateway"), [$"--Gateway:Upstreams:Clip={clip.Address}"]);
@@ -41,6 +42,9 @@ public static class ClipBench
         var direct = new ClipService.ClipServiceClient(directChannel);
         await WarmUpAsync(viaGateway, jpeg);
         await WarmUpAsync(direct, jpeg);
+        var servedDtype = TorchRuntime.ResolveDType((await direct.GetModelInfoAsync(new GetModelInfoRequest())).Dtype, CPU);
+        using var model = ClipCheckpoint.Load(modelFolder, CPU, servedDtype);
+        Console.WriteLine($"service and plain forward in {TorchRuntime.Name(servedDtype)}");
 
         Result served1, served32, served64;
         try
@@ -144,7 +148,7 @@ public static class ClipBench
     private static double ImagesPerSecond(ClipModel model, float[] pixels, int size, int batch, TimeSpan budget)
     {
         var flat = Enumerable.Repeat(pixels, batch).SelectMany(p => p).ToArray();
-        using var input = tensor(flat, [batch, 3, size, size]);
+        using var input = tensor(flat, [batch, 3, size, size]).to(model.parameters().First().dtype);
         void Once() { using var scope = NewDisposeScope(); using var _ = inference_mode(); model.GetImageFeatures(input); }
         Once(); // warm-up
         var watch = Stopwatch.StartNew();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MultiModal.Models.Pipelines;
+using MultiModal.Models.Runtime;
 using MultiModal.Models.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -14,15 +15,17 @@ namespace MultiModal.Tests.Bench;
 /// </summary>
 public static class DiffusionBench
 {
-    public sealed record Options(string Folder, int Size = 512, int Steps = 2, int TargetSteps = 20, int UnetIterations = 2, string Device = "cpu");
+    public sealed record Options(string Folder, int Size = 512, int Steps = 2, int TargetSteps = 20, int UnetIterations = 2, string Device = "cpu",
+        string DType = "float32");
 
     public static void Run(Options o)
     {
         var device = new Device(o.Device);
         var clock = Stopwatch.StartNew();
-        using var pipeline = StableDiffusionPipeline.Load(o.Folder, device, ScalarType.Float32);
+        var dtype = TorchRuntime.ResolveDType(o.DType, device);
+        using var pipeline = StableDiffusionPipeline.Load(o.Folder, device, dtype);
         Console.WriteLine($"model {o.Folder} ({pipeline.NativeWidth}x{pipeline.NativeHeight} native, {pipeline.DefaultScheduler}), " +
-            $"device {o.Device}, torch threads {get_num_threads()}, loaded in {clock.Elapsed.TotalSeconds:F1} s");
+            $"device {o.Device}, {TorchRuntime.Name(dtype)}, torch threads {get_num_threads()}, loaded in {clock.Elapsed.TotalSeconds:F1} s");
         Console.WriteLine($"image {o.Size}x{o.Size}, end-to-end with {o.Steps} steps extrapolated to {o.TargetSteps}, UNet timed over {o.UnetIterations} calls");
 
         var request = new GenerationRequest("a photo of an astronaut riding a horse on mars", "", o.Size, o.Size, o.Steps, 7.5, [42],
@@ -69,8 +72,9 @@ public static class DiffusionBench
         var unet = pipeline.Models.Unet;
         var latent = o.Size / pipeline.Models.Vae.Config.ScaleFactor;
         var crossDim = pipeline.Models.TextEncoder.Config.HiddenSize;
-        var sample = randn([2, unet.Config.InChannels, latent, latent], generator: new Generator(1)).to(device);
-        var context = randn([2, 77, crossDim], generator: new Generator(2)).to(device);
+        var dtype = unet.parameters().First().dtype;
+        var sample = randn([2, unet.Config.InChannels, latent, latent], generator: new Generator(1)).to(dtype, device);
+        var context = randn([2, 77, crossDim], generator: new Generator(2)).to(dtype, device);
         var t = tensor(500L, device: device);
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < o.UnetIterations; i++)
@@ -85,7 +89,7 @@ public static class DiffusionBench
         using var scope = NewDisposeScope();
         var vae = pipeline.Models.Vae;
         var latent = o.Size / vae.Config.ScaleFactor;
-        var z = randn([1, vae.Config.LatentChannels, latent, latent], generator: new Generator(3)).to(device);
+        var z = randn([1, vae.Config.LatentChannels, latent, latent], generator: new Generator(3)).to(vae.parameters().First().dtype, device);
         var clock = Stopwatch.StartNew();
         vae.Decode(z).Dispose();
         Sync(device);

@@ -29,6 +29,11 @@ public static class LlavaDtypeBench
         var generators = new[] { ScalarType.Float32, ScalarType.BFloat16 }
             .Select(dtype => (DType: dtype, Generator: LlavaGenerator.Load(folder, CPU, dtype))).ToList();
         var results = generators.ToDictionary(g => g.DType, _ => (One: new List<double>(), Two: new List<double>()));
+        var prefills = generators.ToDictionary(g => g.DType, _ => new List<double>());
+        var processor = ClipImageProcessor.FromFolder(folder);
+        var card = processor.Preprocess(VisionBench.TestCard(640, 480));
+        var ids = generators[0].Generator.Tokenizer.Encode(LlavaPrompt.Build("What is in this picture? Describe it in detail."));
+        var promptTokens = ids.Length - 1 + generators[0].Generator.Model.Config.ImageSequenceLength;
         foreach (var (_, generator) in generators) VisionBench.Measure(generator, 1, 2);              // warm-up
         for (var round = 0; round < rounds; round++)
         {
@@ -36,6 +41,7 @@ public static class LlavaDtypeBench
             {
                 results[dtype].One.Add(VisionBench.Measure(generator, 1, decodeTokens).TokensPerSecond);
                 results[dtype].Two.Add(VisionBench.Measure(generator, 2, decodeTokens).TokensPerSecond);
+                prefills[dtype].Add(Prefill(generator, ids, card, processor.ImageSize, dtype));
             }
             copies.Add(CopyBandwidthGBs(512L << 20));
         }
@@ -55,6 +61,12 @@ public static class LlavaDtypeBench
             var bound = copyGBs * 1e9 / bytes;
             Console.WriteLine($"| {TorchRuntime.Name(dtype)} | {bytes / 1e9:F3} | {one:F2} (runs {string.Join(", ", results[dtype].One.Select(v => v.ToString("F2")))}) | {one / bound:P0} of {bound:F2} | {two:F2} | {two / one:F2} | {PerRoundRatio(results[dtype].One, results[ScalarType.Float32].One)} |");
         }
+        Console.WriteLine();
+        Console.WriteLine($"| dtype | prefill of the 640x480 test card's LLaVA prompt ({promptTokens} positions), tokens/s, median of {rounds} | × float32, median of per-round ratios |");
+        Console.WriteLine("|---|---|---|");
+        foreach (var (dtype, _) in generators)
+            Console.WriteLine($"| {TorchRuntime.Name(dtype)} | {promptTokens / Median(prefills[dtype]):F1} (runs {string.Join(", ", prefills[dtype].Select(v => (promptTokens / v).ToString("F1")))}) | " +
+                $"{PerRoundRatio(prefills[ScalarType.Float32], prefills[dtype])} |");
         foreach (var (_, generator) in generators) generator.Model.Dispose();
 
         if (goldenFolder is not null)
@@ -97,6 +109,19 @@ public static class LlavaDtypeBench
         var all = lm.parameters().Sum(p => p.numel() * p.ElementSize);
         var embed = lm.Model.EmbedWeight;
         return all - embed.numel() * embed.ElementSize + embed.shape[1] * embed.ElementSize;
+    }
+
+    // Seconds of one prefill (vision tower, projector, merged prompt through the decoder into a fresh cache).
+    private static double Prefill(LlavaGenerator generator, int[] ids, float[] image, int size, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        using var cache = generator.Model.NewCache();
+        var pixel_values = tensor(image, [1, 3, size, size]).to(dtype);
+        var input_ids = tensor(ids.Select(i => (long)i).ToArray()).unsqueeze(0);
+        var clock = Stopwatch.StartNew();
+        generator.Model.Forward(input_ids, pixel_values, cache);
+        return clock.Elapsed.TotalSeconds;
     }
 
     private static string PerRoundRatio(List<double> values, List<double> baseline)

@@ -2,7 +2,7 @@ using System.Globalization;
 using MultiModal.Tests.Bench;
 
 // Usage: MultiModal.Tests.Bench --model <clip-folder> [--seconds N]
-//        MultiModal.Tests.Bench --diffusion <sd-folder> [--size 512] [--steps 2] [--target-steps 20] [--unet-iters 2] [--device cpu]
+//        MultiModal.Tests.Bench --diffusion <sd-folder> [--size 512] [--steps 2] [--target-steps 20] [--unet-iters 2] [--device cpu] [--dtype float32]
 //        MultiModal.Tests.Bench --vision <llava-folder> [--decode-tokens N]
 //        MultiModal.Tests.Bench --vision-dtypes <llava-folder> [--golden <golden llava folder>] [--decode-tokens N] [--rounds R]
 //        MultiModal.Tests.Bench --clip-dtypes <clip-folder> [--rounds 5]
@@ -46,7 +46,7 @@ if (Option("--diffusion") is { } sdFolder)
 {
     DiffusionBench.Run(new DiffusionBench.Options(sdFolder,
         Size: Int("--size", 512), Steps: Int("--steps", 2), TargetSteps: Int("--target-steps", 20),
-        UnetIterations: Int("--unet-iters", 2), Device: Option("--device") ?? "cpu"));
+        UnetIterations: Int("--unet-iters", 2), Device: Option("--device") ?? "cpu", DType: Option("--dtype") ?? "float32"));
     return 0;
 }
 if (Option("--soak") is { } soakModels)

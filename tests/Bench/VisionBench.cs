@@ -170,7 +170,7 @@ public static class VisionBench
     }
 
     // A deterministic photo-like test card (gradients plus rings).
-    private static DecodedImage TestCard(int width, int height)
+    internal static DecodedImage TestCard(int width, int height)
     {
         var rgb = new byte[width * height * 3];
         for (var y = 0; y < height; y++)

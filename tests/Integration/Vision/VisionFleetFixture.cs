@@ -38,6 +38,8 @@ public sealed class VisionFleetFixture : IAsyncLifetime
             [
                 $"--Vision:ModelPath={ModelFolder}", $"--Vision:MaxBatchSize={MaxBatchSize}", $"--Vision:MaxQueueLength={MaxQueueLength}",
                 $"--Vision:PrefillChunkTokens={PrefillChunkTokens}",
+                // The golden comparisons are float32's tokens; auto would pick bfloat16 on CPUs with avx512_bf16.
+                "--Vision:DType=float32",
                 // One Debug line per generation ("Generated N tokens ... (Cancelled)"), so tests can see how it ended.
                 "--Logging:LogLevel:MultiModal.Vision.Local.LocalLlavaBackend=Debug",
             ]);

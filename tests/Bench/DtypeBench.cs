@@ -3,6 +3,7 @@ using MultiModal.Models.Clip;
 using MultiModal.Models.Pipelines;
 using MultiModal.Models.Runtime;
 using MultiModal.Models.Schedulers;
+using MultiModal.Tests.Bench.Peers;
 using static TorchSharp.torch;
 
 namespace MultiModal.Tests.Bench;
@@ -98,7 +99,7 @@ public static class DtypeBench
         var reference = run(ScalarType.Float32).to(ScalarType.Float32).flatten(1);
         var candidate = run(ScalarType.BFloat16).to(ScalarType.Float32).flatten(1);
         var cosine = nn.functional.cosine_similarity(reference, candidate, dim: 1);
-        double f = Median(times[ScalarType.Float32]), b = Median(times[ScalarType.BFloat16]);
+        double f = Interleaved.Median(times[ScalarType.Float32]), b = Interleaved.Median(times[ScalarType.BFloat16]);
         Console.WriteLine($"| {name} | {Ms(f)} | {Ms(b)} | {f / b:F2} | cosine min {cosine.min().item<float>():F5}, mean {cosine.mean().item<float>():F5} |");
     }
 
@@ -116,10 +117,4 @@ public static class DtypeBench
     }
 
     private static string Ms(double seconds) => seconds >= 1 ? $"{seconds:F2} s" : $"{seconds * 1000:F1} ms";
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-    }
 }

@@ -5,6 +5,7 @@ using MultiModal.Models.Imaging;
 using MultiModal.Models.Llava;
 using MultiModal.Models.Llava.Generation;
 using MultiModal.Models.Runtime;
+using MultiModal.Tests.Bench.Peers;
 using static TorchSharp.torch;
 
 namespace MultiModal.Tests.Bench;
@@ -57,7 +58,7 @@ public static class LlavaDtypeBench
         foreach (var (dtype, generator) in generators)
         {
             var bytes = BytesPerToken(generator.Model.LanguageModel);
-            double one = Median(results[dtype].One), two = Median(results[dtype].Two);
+            double one = Interleaved.Median(results[dtype].One), two = Interleaved.Median(results[dtype].Two);
             var bound = copyGBs * 1e9 / bytes;
             Console.WriteLine($"| {TorchRuntime.Name(dtype)} | {bytes / 1e9:F3} | {one:F2} (runs {string.Join(", ", results[dtype].One.Select(v => v.ToString("F2")))}) | {one / bound:P0} of {bound:F2} | {two:F2} | {two / one:F2} | {PerRoundRatio(results[dtype].One, results[ScalarType.Float32].One)} |");
         }
@@ -65,7 +66,7 @@ public static class LlavaDtypeBench
         Console.WriteLine($"| dtype | prefill of the 640x480 test card's LLaVA prompt ({promptTokens} positions), tokens/s, median of {rounds} | × float32, median of per-round ratios |");
         Console.WriteLine("|---|---|---|");
         foreach (var (dtype, _) in generators)
-            Console.WriteLine($"| {TorchRuntime.Name(dtype)} | {promptTokens / Median(prefills[dtype]):F1} (runs {string.Join(", ", prefills[dtype].Select(v => (promptTokens / v).ToString("F1")))}) | " +
+            Console.WriteLine($"| {TorchRuntime.Name(dtype)} | {promptTokens / Interleaved.Median(prefills[dtype]):F1} (runs {string.Join(", ", prefills[dtype].Select(v => (promptTokens / v).ToString("F1")))}) | " +
                 $"{PerRoundRatio(prefills[ScalarType.Float32], prefills[dtype])} |");
         foreach (var (_, generator) in generators) generator.Model.Dispose();
 
@@ -127,13 +128,7 @@ public static class LlavaDtypeBench
     private static string PerRoundRatio(List<double> values, List<double> baseline)
     {
         var ratios = values.Zip(baseline, (v, b) => v / b).ToList();
-        return $"{Median(ratios):F2} (rounds {string.Join(", ", ratios.Select(r => r.ToString("F2")))})";
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.OrderBy(v => v).ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+        return $"{Interleaved.Median(ratios):F2} (rounds {string.Join(", ", ratios.Select(r => r.ToString("F2")))})";
     }
 
     internal static double CopyBandwidthGBs(long bytes) => VisionBench.CopyBandwidthGBs(bytes);

@@ -32,7 +32,7 @@ public static class KitWeights
     {
         switch (module)
         {
-            case Linear or GemvLinear or Conv1d or Conv2d or PortableConv2d:
+            case Linear or GemvLinear or PackedLinear or Conv1d or Conv2d or PortableConv2d:
                 // kaiming_uniform_(a=√5) on the weight and the default bias init both come to U(±1/√fan_in)
                 var fanIn = module.named_parameters(recurse: false).First(p => p.name == "weight").parameter.shape.Skip(1)
                     .Aggregate(1L, (a, b) => a * b);

@@ -62,6 +62,7 @@ public static class PeersBench
     {
         var folder = o.ClipFolder ?? throw new ArgumentException("--clip <clip folder> is required for the clip section");
         using var model = ClipCheckpoint.Load(folder, CPU, ScalarType.Float32);
+        model.PackForInference();                                   // as the CLIP service does (ClipEngine)
         var rows = new List<Row>();
         var rng = new Random(123);
         foreach (var b in new[] { 1, 8, 32 })

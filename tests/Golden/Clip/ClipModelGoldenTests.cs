@@ -94,6 +94,21 @@ public sealed class ClipModelGoldenTests : IClassFixture<ClipModelGoldenTests.Ti
     }
 
     [Fact]
+    public void Features_ModelPackedForInference_MatchGetTextAndImageFeatures()
+    {
+        // The serving path: ClipEngine packs the encoders' float32 weights for oneMKL's packed GEMM.
+        using var packed = ClipCheckpoint.Load(TestPaths.Fixture("tiny-clip", "model"), CPU, ScalarType.Float32);
+        packed.PackForInference();
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        var image = packed.GetImageFeatures(_clip.Golden["pixel_values"]);
+        var text = packed.GetTextFeatures(_clip.Golden["input_ids"], _clip.Golden["attention_mask"]);
+
+        TensorAssert.Close(_clip.Golden["image_embeds"], image, Atol, Rtol, "image_embeds");
+        TensorAssert.Close(_clip.Golden["text_embeds"], text, Atol, Rtol, "text_embeds");
+    }
+
+    [Fact]
     public void LogitScale_ModelLoadedInBfloat16_KeepsTheCheckpointsTemperature()
     {
         // bfloat16 would round exp(logit_scale) to 14.0; the reference's 14.086 scales every Classify probability.

@@ -1,0 +1,79 @@
+// torch.nn.Linear (weight (out, in), bias (out)) with the same state-dict keys and default init, which a serving runner
+// may pack for inference on the CPU: float32 products then go through oneMKL's packed GEMM (MklPackedMatrix), W packed
+// once instead of on every call. Everything else (no pack, a graph being recorded, other dtypes or devices) is
+// functional.linear. The pack is a copy: it is dropped when the module is switched to training, and a runner packs only
+// models it will not train.
+using MultiModal.Models.Runtime;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MultiModal.Models.Layers;
+
+/// <summary>A linear layer whose float32 CPU products can use a weight packed once for oneMKL.</summary>
+public sealed class PackedLinear : Module<Tensor, Tensor>
+{
+    private readonly Parameter weight;
+    private readonly Parameter? bias;
+    private MklPackedMatrix? _packed;
+
+    public PackedLinear(long inFeatures, long outFeatures, bool hasBias = true, Device? device = null) : base(nameof(PackedLinear))
+    {
+        weight = new Parameter(empty(outFeatures, inFeatures, device: device));
+        if (hasBias)
+            bias = new Parameter(empty(outFeatures, device: device));
+        ResetParameters(inFeatures);
+        RegisterComponents();
+    }
+
+    /// <summary>Whether products currently go through the packed weight.</summary>
+    public bool IsPacked => _packed is not null;
+
+    // input: (…, in) → (…, out)
+    public override Tensor forward(Tensor input) =>
+        _packed is not null && !is_grad_enabled() && input.device_type == DeviceType.CPU && input.dtype == ScalarType.Float32
+            ? _packed.Multiply(input, bias)
+            : functional.linear(input, weight, bias);
+
+    /// <summary>
+    /// Packs the weight when it is float32 on the CPU and oneMKL's packed GEMM is there; otherwise nothing changes.
+    /// Call after loading, for a model that only serves.
+    /// </summary>
+    public void PackForInference()
+    {
+        if (_packed is null && weight.device_type == DeviceType.CPU && weight.dtype == ScalarType.Float32 && MklPackedMatrix.Available)
+            _packed = MklPackedMatrix.Pack(weight);
+    }
+
+    public override void train(bool on = true)
+    {
+        if (on)
+            DropPack();
+        base.train(on);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        DropPack();
+        base.Dispose(disposing);
+    }
+
+    private void DropPack()
+    {
+        _packed?.Dispose();
+        _packed = null;
+    }
+
+    // torch.nn.Linear.reset_parameters: kaiming_uniform_(a=√5) on the weight and U(±1/√fan_in) on the bias, which both
+    // come to U(±1/√fan_in). Skipped on the meta device, where the loader materializes every parameter.
+    private void ResetParameters(long fanIn)
+    {
+        if (weight.device_type == DeviceType.META)
+            return;
+        using var _ = no_grad();
+        var bound = 1.0 / Math.Sqrt(fanIn);
+        weight.uniform_(-bound, bound);
+        bias?.uniform_(-bound, bound);
+    }
+}

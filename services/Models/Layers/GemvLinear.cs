@@ -23,7 +23,7 @@ public sealed class GemvLinear : Module<Tensor, Tensor>
         weight = new Parameter(empty(outFeatures, inFeatures, device: device), requires_grad: false);
         if (hasBias)
             bias = new Parameter(empty(outFeatures, device: device), requires_grad: false);
-        ResetParameters(inFeatures);
+        DefaultInit.Uniform(weight, bias, inFeatures);
         RegisterComponents();
     }
 
@@ -72,16 +72,4 @@ public sealed class GemvLinear : Module<Tensor, Tensor>
         && weight.dtype == ScalarType.BFloat16 && input.dtype == ScalarType.BFloat16
         && weight.is_contiguous() && input.numel() / weight.shape[1] is >= 1 and <= CpuGemv.MaxRows
         && weight.shape[0] <= int.MaxValue && weight.shape[1] <= int.MaxValue;
-
-    // torch.nn.Linear.reset_parameters: kaiming_uniform_(a=√5) on the weight and U(±1/√fan_in) on the bias, which both
-    // come to U(±1/√fan_in). Skipped on the meta device, where the loader materializes every parameter.
-    private void ResetParameters(long fanIn)
-    {
-        if (weight.device_type == DeviceType.META)
-            return;
-        using var _ = no_grad();
-        var bound = 1.0 / Math.Sqrt(fanIn);
-        weight.uniform_(-bound, bound);
-        bias?.uniform_(-bound, bound);
-    }
 }

@@ -23,7 +23,7 @@ public sealed class PackedLinear : Module<Tensor, Tensor>
         weight = new Parameter(empty(outFeatures, inFeatures, device: device));
         if (hasBias)
             bias = new Parameter(empty(outFeatures, device: device));
-        ResetParameters(inFeatures);
+        DefaultInit.Uniform(weight, bias, inFeatures);
         RegisterComponents();
     }
 
@@ -63,17 +63,5 @@ public sealed class PackedLinear : Module<Tensor, Tensor>
     {
         _packed?.Dispose();
         _packed = null;
-    }
-
-    // torch.nn.Linear.reset_parameters: kaiming_uniform_(a=√5) on the weight and U(±1/√fan_in) on the bias, which both
-    // come to U(±1/√fan_in). Skipped on the meta device, where the loader materializes every parameter.
-    private void ResetParameters(long fanIn)
-    {
-        if (weight.device_type == DeviceType.META)
-            return;
-        using var _ = no_grad();
-        var bound = 1.0 / Math.Sqrt(fanIn);
-        weight.uniform_(-bound, bound);
-        bias?.uniform_(-bound, bound);
     }
 }

@@ -33,7 +33,7 @@ public sealed class PortableConv2d : Module<Tensor, Tensor>
         weight = new Parameter(empty(outChannels, inChannels, kernel_size, kernel_size, device: device));
         if (bias)
             this.bias = new Parameter(empty(outChannels, device: device));
-        ResetParameters(inChannels * kernel_size * kernel_size);
+        DefaultInit.Uniform(weight, this.bias, inChannels * kernel_size * kernel_size);
         RegisterComponents();
     }
 
@@ -49,17 +49,5 @@ public sealed class PortableConv2d : Module<Tensor, Tensor>
         var output = functional.conv2d(input.to(ScalarType.Float32), weight.to(ScalarType.Float32),
             bias?.to(ScalarType.Float32), _stride, _padding);
         return output.to(input.dtype).MoveToOuterDisposeScope();
-    }
-
-    // torch.nn.Conv2d.reset_parameters: kaiming_uniform_(a=√5) on the weight and U(±1/√fan_in) on the bias, which both
-    // come to U(±1/√fan_in). Skipped on the meta device, where the loader materializes every parameter.
-    private void ResetParameters(long fanIn)
-    {
-        if (weight.device_type == DeviceType.META)
-            return;
-        using var _ = no_grad();
-        var bound = 1.0 / Math.Sqrt(fanIn);
-        weight.uniform_(-bound, bound);
-        bias?.uniform_(-bound, bound);
     }
 }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using MultiModal.Tests.Bench;
 
-// Usage: MultiModal.Tests.Bench --model <clip-folder> [--seconds N]
+// Usage: MultiModal.Tests.Bench --model <clip-folder> [--seconds N] [--dtype float32|bfloat16] [--ort <anchors onnx dir>]
 //        MultiModal.Tests.Bench --diffusion <sd-folder> [--size 512] [--steps 2] [--target-steps 20] [--unet-iters 2] [--device cpu] [--dtype float32]
 //        MultiModal.Tests.Bench --vision <llava-folder> [--decode-tokens N]
 //        MultiModal.Tests.Bench --vision-dtypes <llava-folder> [--golden <golden llava folder>] [--decode-tokens N] [--rounds R]
@@ -78,7 +78,7 @@ if (Option("--vision") is { } vision)
 
 var model = Path.GetFullPath(Option("--model") ?? throw new ArgumentException("--model <clip folder>, --diffusion <sd folder> or --vision <llava folder> is required"));
 var seconds = double.Parse(Option("--seconds") ?? "10", CultureInfo.InvariantCulture);
-await ClipBench.RunAsync(model, TimeSpan.FromSeconds(seconds));
+await ClipBench.RunAsync(model, TimeSpan.FromSeconds(seconds), Option("--dtype"), Option("--ort"));
 return 0;
 
 string? Option(string name)

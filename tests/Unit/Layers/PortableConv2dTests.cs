@@ -48,6 +48,36 @@ public sealed class PortableConv2dTests
         Assert.True(1 - cosine <= 1e-4, $"{dtype} k{kernel} {inChannels}→{outChannels}: 1 − cosine {1 - cosine:G3} > 1e-4");
     }
 
+    // Training: libtorch 2.10's float32 convolution backward on AVX-512 (oneDNN, AMD Zen 5) gave NaN input gradients,
+    // at random, for output channels not a multiple of 16 (the UNet's 4-channel conv_out: a training step's every
+    // gradient upstream of it NaN in about one process of three). Fresh tensors each round so stale memory differs.
+    [Theory]
+    [InlineData(32L, 4L, 3L)]
+    [InlineData(32L, 3L, 3L)]
+    [InlineData(64L, 8L, 1L)]
+    [InlineData(32L, 16L, 3L)]
+    public void Backward_Float32OnCpu_GradientsMatchFloat64(long inChannels, long outChannels, long kernel)
+    {
+        for (var round = 0; round < 20; round++)
+        {
+            using var scope = NewDisposeScope();
+            manual_seed(100 + round);
+            using var conv = new PortableConv2d(inChannels, outChannels, kernel, padding: kernel / 2);
+            var input = randn(8, inChannels, 4, 4).requires_grad_(true);
+            var upstream = randn(8, outChannels, 4, 4);
+            (conv.call(input) * upstream).sum().backward();
+
+            var weight = conv.state_dict()["weight"].detach().to(ScalarType.Float64);
+            var input64 = input.detach().to(ScalarType.Float64).requires_grad_(true);
+            (nn.functional.conv2d(input64, weight, padding: [kernel / 2, kernel / 2]) * upstream.to(ScalarType.Float64)).sum().backward();
+
+            var grad = input.grad!;
+            Assert.True(grad.isfinite().all().item<bool>(), $"round {round}: non-finite input gradient ({inChannels}→{outChannels}, k{kernel})");
+            var error = (grad.to(ScalarType.Float64) - input64.grad!).abs().max().item<double>();
+            Assert.True(error <= 1e-4, $"round {round}: input gradient off by {error:G3} ({inChannels}→{outChannels}, k{kernel})");
+        }
+    }
+
     [Fact]
     public void Parameters_StateDictKeysAndDefaultInit_AsTorchConv2d()
     {

@@ -87,12 +87,22 @@ internal sealed class BasicTransformerBlock : Module<Tensor, Tensor?, Tensor>
 
         using (var normed = norm2.call(result))
         using (var attn_output = attn2.call(normed, encoder_hidden_states))
-            result.add_(attn_output);                                                   // 2. cross-attention
+            result = AddResidual(result, attn_output);                                  // 2. cross-attention
 
         using (var normed = norm3.call(result))
         using (var ff_output = ff.call(normed))
-            result.add_(ff_output);                                                     // 3. feed-forward
+            result = AddResidual(result, ff_output);                                    // 3. feed-forward
         return result;
+    }
+
+    // In place when no graph is recorded (inference). When training, norm2/norm3 saved the running sum for their
+    // backward, so an in-place add would invalidate it: a new tensor instead.
+    private static Tensor AddResidual(Tensor sum, Tensor branch)
+    {
+        if (!is_grad_enabled())
+            return sum.add_(branch);
+        using (sum)
+            return sum + branch;
     }
 }
 

@@ -1,0 +1,36 @@
+using MultiModal.Models.Unet;
+using MultiModal.Models.Vae;
+
+namespace MultiModal.Training.Diffusion;
+
+/// <summary>
+/// Shapes of a Stable Diffusion pipeline small enough to train on the shapes world on a CPU: an AutoencoderKL with a
+/// VAE factor of 4 (three levels) and a two-level UNet2DConditionModel (one cross-attention level, one plain) whose
+/// cross-attention width is the text tower's, both in diffusers' layout so the Diffusion service loads them.
+/// </summary>
+public static class DiffusionWorldConfig
+{
+    /// <summary>The autoencoder for <paramref name="imageSize"/>-pixel RGB images; 4 latent channels.</summary>
+    public static AutoencoderKLConfig Vae(int imageSize, int width) => new()
+    {
+        SampleSize = imageSize,
+        BlockOutChannels = [width, 2 * width, 2 * width],
+        DownBlockTypes = ["DownEncoderBlock2D", "DownEncoderBlock2D", "DownEncoderBlock2D"],
+        UpBlockTypes = ["UpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D"],
+        LayersPerBlock = 1,
+        NormNumGroups = Math.Min(32, width),
+    };
+
+    /// <summary>The denoiser over the autoencoder's latents, conditioned on text states <paramref name="crossAttentionDim"/> wide.</summary>
+    public static UNet2DConditionConfig Unet(int latentSize, int width, int crossAttentionDim) => new()
+    {
+        SampleSize = latentSize,
+        BlockOutChannels = [width, 2 * width],
+        LayersPerBlock = new(1),
+        DownBlockTypes = ["CrossAttnDownBlock2D", "DownBlock2D"],
+        UpBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D"],
+        CrossAttentionDim = new(crossAttentionDim),
+        AttentionHeadDim = new(8),
+        NormNumGroups = Math.Min(32, width),
+    };
+}

@@ -1,0 +1,99 @@
+using MultiModal.Training.Loop;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace MultiModal.Tests.Unit.Training;
+
+/// <summary>
+/// The serving AutoencoderKL and UNet2DConditionModel train on the shapes world: every parameter gets a gradient from
+/// each objective (no in-place operation of the serving forward breaks the backward), and a few steps lower the loss.
+/// </summary>
+public sealed class DiffusionTrainingTests
+{
+    [Fact]
+    public void AutoencoderLoss_Backward_EveryParameterGetsAFiniteNonZeroGradient()
+    {
+        using var diffusion = new TinyDiffusion(seed: 31);
+        diffusion.Vae.train();
+
+        using var loss = diffusion.AutoencoderLossAt(0);
+        loss.backward();
+
+        AssertGradients(diffusion.Vae);
+    }
+
+    [Fact]
+    public void NoisePredictionLoss_Backward_EveryUnetParameterGetsAFiniteNonZeroGradient()
+    {
+        using var diffusion = new TinyDiffusion(seed: 32);
+        diffusion.Unet.train();
+
+        using var loss = diffusion.NoisePredictionLossAt(0);
+        loss.backward();
+
+        AssertGradients(diffusion.Unet);
+        Assert.All(diffusion.Vae.parameters(), p => Assert.Null(p.grad));   // the autoencoder only encodes here
+    }
+
+    // Each step's batch is new scenes, so the autoencoder's loss is compared on one batch it never trains on (step
+    // 1000's scenes, the same posterior noise): 0.496 -> 0.398 after 40 steps when measured.
+    [Fact]
+    public void TrainingLoop_Autoencoder_HeldOutLossFalls()
+    {
+        using var diffusion = new TinyDiffusion(seed: 33);
+        double HeldOut()
+        {
+            using var _ = no_grad();
+            using var loss = diffusion.AutoencoderLossAt(1000);
+            return loss.item<float>();
+        }
+
+        var before = HeldOut();
+        Train(diffusion.Vae, diffusion.AutoencoderLossAt, steps: 40, "tiny-vae");
+        var after = HeldOut();
+
+        Assert.True(after < 0.9 * before, $"autoencoder loss on a held-out batch {before:F4} -> {after:F4} after 40 steps");
+    }
+
+    [Fact]
+    public void TrainingLoop_Unet_LossFalls()
+    {
+        using var diffusion = new TinyDiffusion(seed: 34);
+        var losses = Train(diffusion.Unet, diffusion.NoisePredictionLossAt, steps: 40, "tiny-unet");
+
+        var (first, last) = (losses.Take(5).Average(), losses.TakeLast(5).Average());
+        Assert.True(last < 0.8 * first, $"noise-prediction loss {first:F4} (first 5 steps) -> {last:F4} (last 5)");
+    }
+
+    // The denoiser's batches differ every step too, but its loss starts near 1 (a random UNet's prediction of unit
+    // noise) and falls to ~0.4 within 40 steps when measured, so the first and last steps' losses show it.
+    private static IReadOnlyList<double> Train(nn.Module model, Func<int, Tensor> lossAt, int steps, string label)
+    {
+        var work = Directory.CreateTempSubdirectory(label + "-").FullName;
+        try
+        {
+            var loop = new TrainingLoop(model, new LoopOptions(steps, LearningRate: 3e-3, WarmupSteps: 3, WeightDecay: 0.01,
+                GradientClip: 1.0, CheckpointEvery: steps, work, Resume: false), label, "tiny");
+            loop.Run(lossAt);
+            return loop.Losses;
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private static void AssertGradients(nn.Module model)
+    {
+        var parameters = model.named_parameters().ToList();
+        Assert.NotEmpty(parameters);
+        Assert.All(parameters, p =>
+        {
+            var grad = p.parameter.grad;
+            Assert.True(grad is not null, $"{p.name} got no gradient");
+            Assert.True(grad.isfinite().all().item<bool>(), $"{p.name}: non-finite gradient");
+            Assert.True(grad.abs().sum().item<float>() > 0, $"{p.name}: zero gradient");
+        });
+    }
+}

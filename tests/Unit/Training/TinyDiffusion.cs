@@ -1,0 +1,65 @@
+using MultiModal.ModelKit;
+using MultiModal.Models.Clip;
+using MultiModal.Models.Schedulers;
+using MultiModal.Models.Unet;
+using MultiModal.Models.Vae;
+using MultiModal.Training.Diffusion;
+using static TorchSharp.torch;
+
+namespace MultiModal.Tests.Unit.Training;
+
+/// <summary>
+/// A latent diffusion model small enough to train a few steps in a unit test: an AutoencoderKL for 16-px images (4×4
+/// latents), a UNet over them conditioned on a <see cref="TinyClip"/>'s text tower (frozen), SD 1.5's noise schedule.
+/// </summary>
+internal sealed class TinyDiffusion : IDisposable
+{
+    private const int ImageSize = 16;
+    private readonly TinyClip _clip;
+
+    public TinyDiffusion(long seed)
+    {
+        _clip = new TinyClip(seed);
+        foreach (var p in _clip.Model.parameters())
+            p.requires_grad = false;
+        var vaeConfig = DiffusionWorldConfig.Vae(ImageSize, width: 32);
+        Vae = new AutoencoderKL(vaeConfig);
+        KitWeights.Randomize(Vae, seed);
+        Unet = new UNet2DConditionModel(DiffusionWorldConfig.Unet(ImageSize / vaeConfig.ScaleFactor, width: 32, TinyClip.Config.TextConfig.HiddenSize));
+        KitWeights.Randomize(Unet, seed + 1);
+        Batches = new DiffusionWorldBatches(ClipTokenizer.FromFolder(_clip.Folder), ImageSize, seed: 1, batchSize: 8);
+        // SD 1.5's schedule: scaled_linear 0.00085 → 0.012 over 1000 steps
+        AlphasCumprod = NoiseSchedules.AlphasCumprod(new SchedulerConfig
+        {
+            ClassName = "DDPMScheduler", BetaStart = 0.00085, BetaEnd = 0.012, BetaSchedule = BetaSchedule.ScaledLinear,
+        });
+    }
+
+    public AutoencoderKL Vae { get; }
+    public UNet2DConditionModel Unet { get; }
+    public DiffusionWorldBatches Batches { get; }
+    public double[] AlphasCumprod { get; }
+
+    public Tensor AutoencoderLossAt(int step) =>
+        DiffusionLosses.Autoencoder(Vae, Batches.At(step).Images, klWeight: 1e-3, new Generator((ulong)step, CPU));
+
+    public Tensor NoisePredictionLossAt(int step)
+    {
+        var batch = Batches.At(step);
+        Tensor latents, states;
+        using (no_grad())
+        {
+            using var posterior = Vae.Encode(batch.Images);
+            latents = posterior.Mean * Vae.Config.ScalingFactor;
+            states = _clip.Model.TextModel.Forward(batch.PromptIds, attention_mask: null).LastHiddenState;
+        }
+        return DiffusionLosses.NoisePrediction(Unet, latents, states, AlphasCumprod, new Generator((ulong)step, CPU));
+    }
+
+    public void Dispose()
+    {
+        Unet.Dispose();
+        Vae.Dispose();
+        _clip.Dispose();
+    }
+}

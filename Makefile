@@ -12,6 +12,7 @@
 #   make models         small random-weight models (real tokenizers) under models/ (benchmarks, tests; Vision and Diffusion's defaults)
 #   make train-clip     retrains the built-in CLIP (builtin-models/clip) on the shapes world and evaluates it (~25 min on 2 shared cores)
 #   make train-vision   retrains the built-in LLaVA (builtin-models/vision) from builtin-models/clip's tower and evaluates it (~20 min on 2 cores)
+#   make train-diffusion trains a small SD pipeline of the shapes world (builtin-models/diffusion) on builtin-models/clip's text tower
 #   make eval-vision    greedy color/shape answers of builtin-models/vision on 300 held-out rendered images
 #   make eval-clip      zero-shot accuracy of builtin-models/clip on 500 held-out rendered and 500 PIL-drawn images (per size, shape confusion, unseen prompts)
 #   make fuzz TARGET=<name> SECONDS=<n>   AFL++ + SharpFuzz on one target (make fuzz-all SECONDS=<n>: each in turn; tests/Fuzz/README.md)
@@ -48,7 +49,7 @@ BENCH_DLL := tests/Bench/bin/$(CONFIG)/net10.0/MultiModal.Tests.Bench.dll
 # 1: the example clients also run against a gateway with a keys file (with their key: pass; without: UNAUTHENTICATED).
 EXAMPLES_WITH_API_KEYS ?= 1
 
-.PHONY: train-clip eval-clip train-vision eval-vision build built pack-mm test test-failover check-run-race test-unit test-golden test-integration test-examples proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-gateway bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all images image-archive pin-images test-images k8s-render clean
+.PHONY: train-clip eval-clip train-vision eval-vision train-diffusion build built pack-mm test test-failover check-run-race test-unit test-golden test-integration test-examples proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-gateway bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all images image-archive pin-images test-images k8s-render clean
 
 # Builds run under a lock (build/locked-build.sh), and run-* targets depend on `built`: a stamp newer than every
 # source, so starting two replicas at once (make run-clip PORT=a & make run-clip PORT=b) builds at most once and
@@ -153,6 +154,18 @@ train-vision:
 		$(DOTNET) $(TRAIN_BIN)/MultiModal.Training.dll train vision --clip $(BUILTIN)/clip --out $(BUILTIN)/vision \
 			--work artifacts/train/vision --resume $(TRAIN_ARGS) && exit 0; \
 		echo "train-vision: the run died; resuming from its checkpoint" >&2; \
+	done; exit 1
+
+# The diffusion pipeline's recipe (services/Training/Diffusion): the autoencoder, then the UNet on its latents,
+# conditioned on builtin-models/clip's text tower; resumes a stage from its checkpoint if the process dies.
+train-diffusion:
+	build/locked-build.sh -- $(DOTNET) build services/Training/Training.csproj -c $(CONFIG) -v q -nologo
+	rm -rf $(TRAIN_BIN) && mkdir -p $(TRAIN_BIN) && cp -r $(dir $(TRAINING_DLL)). $(TRAIN_BIN)/
+	rm -rf artifacts/train/diffusion
+	for try in 1 2 3 4 5; do \
+		$(DOTNET) $(TRAIN_BIN)/MultiModal.Training.dll train diffusion --clip $(BUILTIN)/clip --out $(BUILTIN)/diffusion \
+			--work artifacts/train/diffusion --resume $(TRAIN_ARGS) && exit 0; \
+		echo "train-diffusion: the run died; resuming from its checkpoint" >&2; \
 	done; exit 1
 
 eval-vision:

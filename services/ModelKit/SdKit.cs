@@ -84,21 +84,31 @@ public static class SdKit
         Directory.CreateDirectory(outDir);
 
         // one seed per network, so each is reproducible on its own
-        using (var unet = Randomized(seed, () => new UNet2DConditionModel(shapes.Unet)))
-            WriteComponent(outDir, "unet", "diffusion_pytorch_model.safetensors", unet, DiffusersConfig(shapes.Unet, "UNet2DConditionModel"));
-        using (var vae = Randomized(seed + 1, () => new AutoencoderKL(shapes.Vae)))
-            WriteComponent(outDir, "vae", "diffusion_pytorch_model.safetensors", vae, DiffusersConfig(shapes.Vae, "AutoencoderKL"));
-        using (var text = Randomized(seed + 2, () => new ClipTextModel(shapes.TextEncoder)))
-            WriteComponent(outDir, "text_encoder", "model.safetensors", text, TextEncoderConfig(shapes.TextEncoder));
-
-        WriteTokenizer(Path.Combine(outDir, "tokenizer"), shapes.TextEncoder.MaxPositionEmbeddings);
-        Directory.CreateDirectory(Path.Combine(outDir, "scheduler"));
-        File.WriteAllText(Path.Combine(outDir, "scheduler", "scheduler_config.json"), Sd15SchedulerConfig + "\n");
-        KitFiles.WriteJson(Path.Combine(outDir, "model_index.json"), ModelIndex());
-        File.WriteAllText(Path.Combine(outDir, "README.md"),
+        using var unet = Randomized(seed, () => new UNet2DConditionModel(shapes.Unet));
+        using var vae = Randomized(seed + 1, () => new AutoencoderKL(shapes.Vae));
+        using var text = Randomized(seed + 2, () => new ClipTextModel(shapes.TextEncoder));
+        WriteFolder(outDir, unet, vae, shapes.Vae, text,
             $"Random-weight Stable Diffusion 1.x pipeline ({preset}, seed {seed}) in the diffusers layout, written by the " +
             "MultiModal.Services model kit. Real tokenizer files (openai/CLIP BPE, MIT) and SD 1.5's scheduler config; " +
             "weights are random, so images are noise-like. For real weights point the service at a downloaded diffusers folder.\n");
+    }
+
+    /// <summary>
+    /// Writes the networks as a diffusers StableDiffusionPipeline folder (unet/, vae/ with <paramref name="vaeConfig"/>,
+    /// text_encoder/, the CLIP BPE tokenizer, SD 1.5's scheduler config, model_index.json) and <paramref name="readme"/>.
+    /// </summary>
+    public static void WriteFolder(string outDir, UNet2DConditionModel unet, AutoencoderKL vae, AutoencoderKLConfig vaeConfig,
+        ClipTextModel text, string readme)
+    {
+        Directory.CreateDirectory(outDir);
+        WriteComponent(outDir, "unet", "diffusion_pytorch_model.safetensors", unet, DiffusersConfig(unet.Config, "UNet2DConditionModel"));
+        WriteComponent(outDir, "vae", "diffusion_pytorch_model.safetensors", vae, DiffusersConfig(vaeConfig, "AutoencoderKL"));
+        WriteComponent(outDir, "text_encoder", "model.safetensors", text, TextEncoderConfig(text.Config));
+        WriteTokenizer(Path.Combine(outDir, "tokenizer"), text.Config.MaxPositionEmbeddings);
+        Directory.CreateDirectory(Path.Combine(outDir, "scheduler"));
+        File.WriteAllText(Path.Combine(outDir, "scheduler", "scheduler_config.json"), Sd15SchedulerConfig + "\n");
+        KitFiles.WriteJson(Path.Combine(outDir, "model_index.json"), ModelIndex());
+        File.WriteAllText(Path.Combine(outDir, "README.md"), readme);
     }
 
     private static T Randomized<T>(long seed, Func<T> create) where T : nn.Module

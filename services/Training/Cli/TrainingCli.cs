@@ -1,6 +1,7 @@
 using MultiModal.Models.Clip;
 using MultiModal.ShapesWorld;
 using MultiModal.Training.Clip;
+using MultiModal.Training.Diffusion;
 using MultiModal.Training.Vision;
 using MultiModal.Training.World;
 using static TorchSharp.torch;
@@ -15,6 +16,9 @@ public static class TrainingCli
                                    [--seed 1] [--patch 16] [--vision-width 96] [--text-width 64] [--shape-term 0] [--resume] [--init-from <model.dat>] [--eval-count 500] [--other-images <dir>] [--threads 1]
                Training train vision --clip <clip dir> --out <dir> [--work <dir>] [--steps 1200] [--batch 32] [--lr 2e-3] [--warmup 60]
                                      [--hidden 128] [--layers 2] [--freeze-vision] [--seed 1] [--resume] [--eval-count 300] [--threads 1]
+               Training train diffusion --clip <clip dir> --out <dir> [--work <dir>] [--size 64] [--vae-width 32] [--unet-width 64]
+                                        [--vae-steps 300] [--unet-steps 1200] [--batch 24] [--lr 1e-3] [--warmup 50] [--seed 1] [--resume] [--threads 1]
+               Training eval diffusion --model <dir> --clip <clip dir> [--steps 20] [--guidance 7.5] [--save <dir>]
                Training eval vision --model <dir> [--checkpoint <work>/checkpoint/model.dat] [--count 300] [--seed 1000003] [--images <dir>]
                Training eval clip --model <dir> [--checkpoint <work>/checkpoint/model.dat] [--count 500] [--seed 1000003] [--images <dir>]
                                   [--templates trained|heldout] [--by-size]
@@ -31,6 +35,8 @@ public static class TrainingCli
                 ("train", "clip") => TrainClip(new CliArgs(args.Skip(2))),
                 ("eval", "clip") => EvalClip(new CliArgs(args.Skip(2))),
                 ("train", "vision") => TrainVision(new CliArgs(args.Skip(2))),
+                ("train", "diffusion") => TrainDiffusion(new CliArgs(args.Skip(2))),
+                ("eval", "diffusion") => EvalDiffusion(new CliArgs(args.Skip(2))),
                 ("eval", "vision") => EvalVision(new CliArgs(args.Skip(2))),
                 ("render", _) => Render(new CliArgs(args.Skip(1))),
                 ("plot", _) => Plot(new CliArgs(args.Skip(1))),
@@ -118,6 +124,51 @@ public static class TrainingCli
         foreach (var sample in report.HeldOut.Samples)
             Console.WriteLine($"  {sample}");
         Console.WriteLine($"vision: wrote {output} ({report.FolderBytes / 1048576.0:F1} MiB)");
+        return 0;
+    }
+
+    private static int TrainDiffusion(CliArgs a)
+    {
+        var output = a.Required("out");
+        var options = new DiffusionTrainingOptions
+        {
+            ClipFolder = a.Required("clip"),
+            OutputFolder = output,
+            WorkDirectory = a.String("work") ?? Path.Combine("artifacts", "train", "diffusion"),
+            ImageSize = a.Int("size", 64),
+            VaeWidth = a.Int("vae-width", 32),
+            UnetWidth = a.Int("unet-width", 64),
+            VaeSteps = a.Int("vae-steps", 300),
+            UnetSteps = a.Int("unet-steps", 1200),
+            BatchSize = a.Int("batch", 24),
+            LearningRate = a.Double("lr", 1e-3),
+            WarmupSteps = a.Int("warmup", 50),
+            Seed = a.Int("seed", 1),
+            Resume = a.Flag("resume"),
+        };
+        var threads = a.Int("threads", 1);
+        a.RejectUnknown();
+        if (!File.Exists(Path.Combine(options.ClipFolder, "config.json")))
+            throw new ArgumentException($"--clip {options.ClipFolder}: no config.json there (expected a trained CLIP folder, e.g. builtin-models/clip)");
+        set_num_threads(threads);   // see TrainClip
+        var report = DiffusionTrainer.Train(options);
+        Console.WriteLine($"diffusion: autoencoder {report.VaeTime.TotalMinutes:F1} min, loss {report.VaeFirstLoss:F4} -> {report.VaeLastLoss:F4}; scaling_factor {report.ScalingFactor:F4}");
+        Console.WriteLine($"diffusion: unet {report.UnetTime.TotalMinutes:F1} min, loss {report.UnetFirstLoss:F4} -> {report.UnetLastLoss:F4}");
+        Console.WriteLine($"diffusion: wrote {output} ({report.FolderBytes / 1048576.0:F1} MiB)");
+        return 0;
+    }
+
+    private static int EvalDiffusion(CliArgs a)
+    {
+        var folder = a.Required("model");
+        var clip = a.Required("clip");
+        var steps = a.Int("steps", 20);
+        var guidance = a.Double("guidance", 7.5);
+        var save = a.String("save");
+        a.RejectUnknown();
+        var result = DiffusionEvaluation.Run(folder, clip, steps, guidance, save);
+        Console.WriteLine($"diffusion: 32 prompts (every color x shape, seed = index), {steps} steps, guidance {guidance}, classified by {clip}: {result}");
+        Console.Write(result.Breakdown());
         return 0;
     }
 

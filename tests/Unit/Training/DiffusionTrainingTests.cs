@@ -1,3 +1,6 @@
+using MultiModal.Models.Pipelines;
+using MultiModal.Models.Schedulers;
+using MultiModal.Training.Diffusion;
 using MultiModal.Training.Loop;
 using TorchSharp;
 using Xunit;
@@ -64,6 +67,45 @@ public sealed class DiffusionTrainingTests
 
         var (first, last) = (losses.Take(5).Average(), losses.TakeLast(5).Average());
         Assert.True(last < 0.8 * first, $"noise-prediction loss {first:F4} (first 5 steps) -> {last:F4} (last 5)");
+    }
+
+    // train diffusion end to end at toy size: the folder it writes is one the Diffusion service's pipeline loads and
+    // generates from, conditioned on the CLIP folder's text tower.
+    [Fact]
+    public void TrainAndEvaluate_TinyRun_WritesAFolderThePipelineGeneratesFromAndScoresEveryPrompt()
+    {
+        using var clip = new TinyClip(seed: 35);
+        var root = Directory.CreateTempSubdirectory("tiny-diffusion-").FullName;
+        try
+        {
+            var options = new DiffusionTrainingOptions
+            {
+                ClipFolder = clip.Folder, OutputFolder = Path.Combine(root, "model"), WorkDirectory = Path.Combine(root, "work"),
+                ImageSize = 16, VaeWidth = 32, UnetWidth = 32, VaeSteps = 3, UnetSteps = 3, BatchSize = 4, WarmupSteps = 1, CheckpointEvery = 3,
+            };
+            var report = DiffusionTrainer.Train(options);
+
+            Assert.True(double.IsFinite(report.ScalingFactor) && report.ScalingFactor > 0, $"scaling factor {report.ScalingFactor}");
+            Assert.True(File.Exists(Path.Combine(options.WorkDirectory, "vae", "loss.png")));
+            Assert.True(File.Exists(Path.Combine(options.WorkDirectory, "unet", "loss.png")));
+            Assert.Contains("shapes world", File.ReadAllText(Path.Combine(options.OutputFolder, "README.md")));
+            using var pipeline = StableDiffusionPipeline.Load(options.OutputFolder, CPU, ScalarType.Float32);
+            var output = pipeline.Generate(new GenerationRequest("a red circle", "", 0, 0, 2, 3.0, [7], SchedulerKind.Default, null, 0,
+                PreviewRequest.None), onStep: null, CancellationToken.None);
+            Assert.Equal(16, output.Images.Single().Width);
+            Assert.Equal(16, output.Images.Single().Height);
+
+            // eval diffusion: every color × shape prompt generated once and classified by the CLIP folder
+            var saved = Path.Combine(root, "generated");
+            var scores = DiffusionEvaluation.Run(options.OutputFolder, clip.Folder, steps: 2, guidance: 3.0, saved);
+            Assert.Equal(32, scores.Count);
+            Assert.Equal(32, Directory.GetFiles(saved, "*.png").Length);
+            Assert.Contains(Directory.GetFiles(saved), f => f.EndsWith("-a-red-circle.png", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
     }
 
     // The denoiser's batches differ every step too, but its loss starts near 1 (a random UNet's prediction of unit

@@ -1,0 +1,30 @@
+namespace MultiModal.Training.Diffusion;
+
+/// <summary>Options of <c>train diffusion</c>.</summary>
+public sealed record DiffusionTrainingOptions
+{
+    /// <summary>The trained CLIP folder (transformers CLIPModel layout) whose text tower conditions the UNet (frozen).</summary>
+    public required string ClipFolder { get; init; }
+    public required string OutputFolder { get; init; }
+    public required string WorkDirectory { get; init; }
+    public int ImageSize { get; init; } = 64;
+    public int VaeWidth { get; init; } = 32;
+    public int UnetWidth { get; init; } = 64;
+    public int VaeSteps { get; init; } = 300;
+    public int UnetSteps { get; init; } = 1200;
+    public int BatchSize { get; init; } = 24;
+    public double LearningRate { get; init; } = 1e-3;
+    public int WarmupSteps { get; init; } = 50;
+    public double WeightDecay { get; init; } = 0.01;
+    public double GradientClip { get; init; } = 1.0;
+    /// <summary>Weight of the posterior's KL term (per latent element) in the autoencoder's loss.</summary>
+    public double KlWeight { get; init; } = 1e-3;
+    public int CheckpointEvery { get; init; } = 100;
+    public int Seed { get; init; } = 1;
+    public bool Resume { get; init; }
+
+    /// <summary>What must match for a stage's checkpoint to be resumed.</summary>
+    public string Fingerprint(string stage) =>
+        $"diffusion {stage} clip={Path.GetFullPath(ClipFolder)} size={ImageSize} vae={VaeWidth} unet={UnetWidth} vae-steps={VaeSteps} " +
+        $"unet-steps={UnetSteps} batch={BatchSize} lr={LearningRate} warmup={WarmupSteps} wd={WeightDecay} clip={GradientClip} kl={KlWeight} seed={Seed}";
+}

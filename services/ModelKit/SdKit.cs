@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MultiModal.Models.Clip;
+using MultiModal.Models.Schedulers;
 using MultiModal.Models.Unet;
 using MultiModal.Models.Vae;
 using MultiModal.Models.Weights;
@@ -76,6 +77,9 @@ public static class SdKit
           "clip_sample": false
         }
         """;
+
+    /// <summary>The schedule the written scheduler/scheduler_config.json states (SD 1.5's), e.g. for training on it.</summary>
+    public static SchedulerConfig Sd15Schedule => SchedulerConfig.Parse(Sd15SchedulerConfig);
 
     public static void Write(string outDir, string preset, long seed)
     {

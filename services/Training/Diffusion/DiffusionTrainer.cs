@@ -38,7 +38,7 @@ public static class DiffusionTrainer
         vaeConfig = vaeConfig with { ScalingFactor = LatentScale(vae, batches, o.VaeSteps) };
         using var unet = new UNet2DConditionModel(DiffusionWorldConfig.Unet(o.ImageSize / vaeConfig.ScaleFactor, o.UnetWidth, text.Config.HiddenSize));
         KitWeights.Randomize(unet, o.Seed + 1);
-        var alphasCumprod = NoiseSchedules.AlphasCumprod(Sd15Schedule);
+        var alphasCumprod = NoiseSchedules.AlphasCumprod(SdKit.Sd15Schedule);   // what the folder's scheduler file states
         var unetLoop = new TrainingLoop(unet, Loop(o, o.UnetSteps, "unet"), "diffusion unet", o.Fingerprint("unet"));
         unetLoop.Run(step =>
         {
@@ -52,12 +52,6 @@ public static class DiffusionTrainer
         SdKit.WriteFolder(o.OutputFolder, unet, vae, vaeConfig, text, DiffusionModelCard.Write(o, report));
         return report with { FolderBytes = Directory.EnumerateFiles(o.OutputFolder, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length) };
     }
-
-    /// <summary>SD 1.5's training schedule (scaled_linear betas 0.00085 → 0.012 over 1000 steps), what the folder's scheduler file says.</summary>
-    public static readonly SchedulerConfig Sd15Schedule = new()
-    {
-        ClassName = "DDPMScheduler", BetaStart = 0.00085, BetaEnd = 0.012, BetaSchedule = BetaSchedule.ScaledLinear,
-    };
 
     /// <summary>The CLIP folder's text tower as a CLIPTextModel (the same text_model.* weights), frozen.</summary>
     public static ClipTextModel TextEncoderFrom(string clipFolder)

@@ -10,29 +10,26 @@ namespace MultiModal.Tests.Unit.Training;
 
 /// <summary>
 /// A latent diffusion model small enough to train a few steps in a unit test: an AutoencoderKL for 16-px images (4×4
-/// latents), a UNet over them conditioned on a <see cref="TinyClip"/>'s text tower (frozen), SD 1.5's noise schedule.
+/// latents), a UNet over them conditioned on a <see cref="TinyClip"/>'s text tower (frozen), SD 1.5's noise schedule, the latents
+/// and text states made as <see cref="DiffusionTrainer"/> makes them.
 /// </summary>
 internal sealed class TinyDiffusion : IDisposable
 {
     private const int ImageSize = 16;
     private readonly TinyClip _clip;
+    private readonly ClipTextModel _text;
 
     public TinyDiffusion(long seed)
     {
         _clip = new TinyClip(seed);
-        foreach (var p in _clip.Model.parameters())
-            p.requires_grad = false;
+        _text = DiffusionTrainer.TextEncoderFrom(_clip.Folder);
         var vaeConfig = DiffusionWorldConfig.Vae(ImageSize, width: 32);
         Vae = new AutoencoderKL(vaeConfig);
         KitWeights.Randomize(Vae, seed);
         Unet = new UNet2DConditionModel(DiffusionWorldConfig.Unet(ImageSize / vaeConfig.ScaleFactor, width: 32, TinyClip.Config.TextConfig.HiddenSize));
         KitWeights.Randomize(Unet, seed + 1);
         Batches = new DiffusionWorldBatches(ClipTokenizer.FromFolder(_clip.Folder), ImageSize, seed: 1, batchSize: 8);
-        // SD 1.5's schedule: scaled_linear 0.00085 → 0.012 over 1000 steps
-        AlphasCumprod = NoiseSchedules.AlphasCumprod(new SchedulerConfig
-        {
-            ClassName = "DDPMScheduler", BetaStart = 0.00085, BetaEnd = 0.012, BetaSchedule = BetaSchedule.ScaledLinear,
-        });
+        AlphasCumprod = NoiseSchedules.AlphasCumprod(SdKit.Sd15Schedule);
     }
 
     public AutoencoderKL Vae { get; }
@@ -45,14 +42,7 @@ internal sealed class TinyDiffusion : IDisposable
 
     public Tensor NoisePredictionLossAt(int step)
     {
-        var batch = Batches.At(step);
-        Tensor latents, states;
-        using (no_grad())
-        {
-            using var posterior = Vae.Encode(batch.Images);
-            latents = posterior.Mean * Vae.Config.ScalingFactor;
-            states = _clip.Model.TextModel.Forward(batch.PromptIds, attention_mask: null).LastHiddenState;
-        }
+        var (latents, states) = DiffusionTrainer.Condition(Vae, Vae.Config.ScalingFactor, _text, Batches.At(step));
         return DiffusionLosses.NoisePrediction(Unet, latents, states, AlphasCumprod, new Generator((ulong)step, CPU));
     }
 
@@ -60,6 +50,7 @@ internal sealed class TinyDiffusion : IDisposable
     {
         Unet.Dispose();
         Vae.Dispose();
+        _text.Dispose();
         _clip.Dispose();
     }
 }

@@ -18,7 +18,7 @@ public static class TrainingCli
                                      [--hidden 128] [--layers 2] [--freeze-vision] [--seed 1] [--resume] [--eval-count 300] [--threads 1]
                Training train diffusion --clip <clip dir> --out <dir> [--work <dir>] [--size 64] [--vae-width 32] [--unet-width 64]
                                         [--vae-steps 300] [--unet-steps 1200] [--batch 24] [--lr 1e-3] [--warmup 50] [--seed 1] [--resume] [--threads 1]
-               Training eval diffusion --model <dir> --clip <clip dir> [--steps 20] [--guidance 7.5] [--save <dir>]
+               Training eval diffusion --model <dir> --clip <clip dir> [--steps 20] [--guidance 7.5] [--strength 0.8] [--save <dir>]
                Training eval vision --model <dir> [--checkpoint <work>/checkpoint/model.dat] [--count 300] [--seed 1000003] [--images <dir>]
                Training eval clip --model <dir> [--checkpoint <work>/checkpoint/model.dat] [--count 500] [--seed 1000003] [--images <dir>]
                                   [--templates trained|heldout] [--by-size]
@@ -165,10 +165,14 @@ public static class TrainingCli
         var steps = a.Int("steps", 20);
         var guidance = a.Double("guidance", 7.5);
         var save = a.String("save");
+        var strength = a.Double("strength", 0.8);
         a.RejectUnknown();
         var result = DiffusionEvaluation.Run(folder, clip, steps, guidance, save);
         Console.WriteLine($"diffusion: 32 prompts (every color x shape, seed = index), {steps} steps, guidance {guidance}, classified by {clip}: {result}");
         Console.Write(result.Breakdown());
+        var recolor = DiffusionEvaluation.Recolor(folder, clip, steps, guidance, strength, save is null ? null : Path.Combine(save, "img2img"));
+        Console.WriteLine($"diffusion: recolouring (img2img at strength {strength} from the same shape in the next color): {recolor.Count} images, " +
+            $"took the prompt's color {recolor.ColorAccuracy:P1}, kept the shape {recolor.ShapeAccuracy:P1}");
         return 0;
     }
 

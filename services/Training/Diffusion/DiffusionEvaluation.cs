@@ -1,4 +1,5 @@
 using MultiModal.Models.Clip;
+using MultiModal.Models.Imaging;
 using MultiModal.Models.Pipelines;
 using MultiModal.Models.Schedulers;
 using MultiModal.ShapesWorld;
@@ -22,10 +23,27 @@ public static class DiffusionEvaluation
         return ZeroShotEvaluation.Run(clip, ClipTokenizer.FromFolder(clipFolder), ClipImageProcessor.FromFolder(clipFolder), images);
     }
 
-    /// <summary>The 32 prompts' images (seed = the prompt's index), as PNGs labelled with the prompt's color and shape.</summary>
-    public static IReadOnlyList<LabeledImage> Generate(string diffusionFolder, int steps, double guidance, string? saveTo)
+    /// <summary>
+    /// The recolouring check (img2img): for each prompt "a &lt;color&gt; &lt;shape&gt;", a held-out scene of that shape
+    /// in another color (the next one in the list; background gray where it would clash) is the init image at
+    /// <paramref name="strength"/>; the result is labelled with the prompt's color, so color accuracy is the rate at
+    /// which the shape took the new color, and shape accuracy how often the shape was kept.
+    /// </summary>
+    public static ZeroShotResult Recolor(string diffusionFolder, string clipFolder, int steps, double guidance, double strength, string? saveTo)
+    {
+        var images = Generate(diffusionFolder, steps, guidance, saveTo, strength);
+        using var clip = ClipCheckpoint.Load(clipFolder, CPU, ScalarType.Float32);
+        return ZeroShotEvaluation.Run(clip, ClipTokenizer.FromFolder(clipFolder), ClipImageProcessor.FromFolder(clipFolder), images);
+    }
+
+    /// <summary>
+    /// The 32 prompts' images (seed = the prompt's index), as PNGs labelled with the prompt's color and shape; with a
+    /// <paramref name="strength"/>, image-to-image from <see cref="RecolorSource"/>.
+    /// </summary>
+    public static IReadOnlyList<LabeledImage> Generate(string diffusionFolder, int steps, double guidance, string? saveTo, double? strength = null)
     {
         using var pipeline = StableDiffusionPipeline.Load(diffusionFolder, CPU, ScalarType.Float32);
+        var size = pipeline.NativeWidth;
         var prompts = WorldVocabulary.ShapeColors.SelectMany(c => WorldVocabulary.Shapes.Select(s => (Color: c, Shape: s))).ToList();
         if (saveTo is not null)
             Directory.CreateDirectory(saveTo);
@@ -34,15 +52,30 @@ public static class DiffusionEvaluation
         {
             var (color, shape) = prompts[i];
             var prompt = $"a {WorldVocabulary.Name(color)} {WorldVocabulary.Name(shape)}";
+            var init = strength is null ? null : new DecodedImage(size, size, SceneRenderer.RenderRgb(RecolorSource(i, color, shape), size));
             var output = pipeline.Generate(new GenerationRequest(prompt, "", 0, 0, steps, guidance, [(ulong)i], SchedulerKind.Default,
-                null, 0, PreviewRequest.None), onStep: null, CancellationToken.None);
+                init, strength ?? 0, PreviewRequest.None), onStep: null, CancellationToken.None);
             var image = output.Images.Single();
             var png = SceneRenderer.EncodePng(image.Rgb, image.Width, image.Height);
             var name = $"{i:D2}-{prompt.Replace(' ', '-')}.png";
             if (saveTo is not null)
+            {
                 File.WriteAllBytes(Path.Combine(saveTo, name), png);
+                if (init is not null)
+                    File.WriteAllBytes(Path.Combine(saveTo, $"{i:D2}-source.png"), SceneRenderer.EncodePng(init.Rgb, size, size));
+            }
             labelled.Add(new LabeledImage(name, png, color, shape));
         }
         return labelled;
+    }
+
+    /// <summary>Held-out scene <paramref name="index"/> redrawn as a <paramref name="shape"/> in the color after <paramref name="target"/>.</summary>
+    public static WorldScene RecolorSource(int index, WorldColor target, WorldShape shape)
+    {
+        var colors = WorldVocabulary.ShapeColors;
+        var source = colors[(colors.ToList().IndexOf(target) + 1) % colors.Count];
+        var scene = SceneSampler.Scene(SceneSampler.HeldOutSeed, index);
+        var background = scene.Background == source || scene.Background == target ? WorldColor.Gray : scene.Background;
+        return scene with { Shape = shape, Color = source, Background = background };
     }
 }

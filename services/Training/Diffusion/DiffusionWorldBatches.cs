@@ -6,7 +6,8 @@ namespace MultiModal.Training.Diffusion;
 
 /// <summary>
 /// Step <c>s</c>'s batch: scenes <c>s·B … s·B + B − 1</c> of the training set (seed), rendered at the autoencoder's size
-/// and scaled to [-1, 1] as diffusers' VaeImageProcessor does, each with one of its caption paraphrases tokenized as the
+/// and scaled to [-1, 1] as diffusers' VaeImageProcessor does, each with one of its caption paraphrases that name both
+/// its color and its shape (a caption such as "a large shape" would teach the UNet to ignore the text) tokenized as the
 /// pipeline tokenizes a prompt (padded to 77 with end-of-text, no attention mask). A tenth of the captions are empty, so
 /// the UNet also learns the unconditional prediction classifier-free guidance subtracts.
 /// </summary>
@@ -22,7 +23,7 @@ public sealed class DiffusionWorldBatches(ClipTokenizer tokenizer, int imageSize
         var draw = new Random(HashCode.Combine(seed, step, 0xD1FF));
         var captions = scenes.Select(s =>
         {
-            var all = WorldCaptions.All(s);
+            var all = WorldCaptions.All(s).Where(c => c.Color is not null && c.Shape is not null).ToList();
             var caption = all[draw.Next(all.Count)].Text;
             return draw.NextDouble() < emptyCaptionRate ? "" : caption;
         }).ToList();

@@ -40,9 +40,13 @@ internal sealed class TinyDiffusion : IDisposable
     public Tensor AutoencoderLossAt(int step) =>
         DiffusionLosses.Autoencoder(Vae, Batches.At(step).Images, klWeight: 1e-3, new Generator((ulong)step, CPU));
 
+    /// <summary>Step <paramref name="step"/>'s latents and text states, as the trainer makes them.</summary>
+    public (Tensor Latents, Tensor States) ConditionAt(int step) =>
+        DiffusionTrainer.Condition(Vae, Vae.Config.ScalingFactor, _text, Batches.At(step));
+
     public Tensor NoisePredictionLossAt(int step)
     {
-        var (latents, states) = DiffusionTrainer.Condition(Vae, Vae.Config.ScalingFactor, _text, Batches.At(step));
+        var (latents, states) = ConditionAt(step);
         return DiffusionLosses.NoisePrediction(Unet, latents, states, AlphasCumprod, new Generator((ulong)step, CPU));
     }
 

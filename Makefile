@@ -12,7 +12,9 @@
 #   make models         small random-weight models (real tokenizers) under models/ (benchmarks, tests; Vision and Diffusion's defaults)
 #   make train-clip     retrains the built-in CLIP (builtin-models/clip) on the shapes world and evaluates it (~25 min on 2 shared cores)
 #   make train-vision   retrains the built-in LLaVA (builtin-models/vision) from builtin-models/clip's tower and evaluates it (~20 min on 2 cores)
-#   make train-diffusion trains a small SD pipeline of the shapes world (builtin-models/diffusion) on builtin-models/clip's text tower
+#   make train-diffusion trains a small SD pipeline of the shapes world (builtin-models/diffusion) on builtin-models/clip's text tower (~45 min on 2 cores)
+#   make eval-diffusion  32 prompts (every color x shape) and 32 img2img recolourings, classified by builtin-models/clip
+#   make train-demo     all three built-in models from scratch, then their metrics (train-clip, train-vision, train-diffusion and the evals)
 #   make eval-vision    greedy color/shape answers of builtin-models/vision on 300 held-out rendered images
 #   make eval-clip      zero-shot accuracy of builtin-models/clip on 500 held-out rendered and 500 PIL-drawn images (per size, shape confusion, unseen prompts)
 #   make fuzz TARGET=<name> SECONDS=<n>   AFL++ + SharpFuzz on one target (make fuzz-all SECONDS=<n>: each in turn; tests/Fuzz/README.md)
@@ -49,7 +51,7 @@ BENCH_DLL := tests/Bench/bin/$(CONFIG)/net10.0/MultiModal.Tests.Bench.dll
 # 1: the example clients also run against a gateway with a keys file (with their key: pass; without: UNAUTHENTICATED).
 EXAMPLES_WITH_API_KEYS ?= 1
 
-.PHONY: train-clip eval-clip train-vision eval-vision train-diffusion build built pack-mm test test-failover check-run-race test-unit test-golden test-integration test-examples proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-gateway bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all images image-archive pin-images test-images k8s-render clean
+.PHONY: train-demo train-clip eval-clip train-vision eval-vision train-diffusion eval-diffusion build built pack-mm test test-failover check-run-race test-unit test-golden test-integration test-examples proto-lint models run run-clip run-vision run-diffusion run-gateway bench bench-gateway bench-clip bench-vision bench-diffusion bench-load bench-peers peers-prep bench-overload soak fuzz fuzz-all images image-archive pin-images test-images k8s-render clean
 
 # Builds run under a lock (build/locked-build.sh), and run-* targets depend on `built`: a stamp newer than every
 # source, so starting two replicas at once (make run-clip PORT=a & make run-clip PORT=b) builds at most once and
@@ -117,7 +119,7 @@ test-examples: build models
 	@EXAMPLES_WITH_API_KEYS=$(EXAMPLES_WITH_API_KEYS) examples/run-all.sh $(CONFIG)
 
 run: built models
-	@CLIP_MODEL=$(abspath $(BUILTIN)/clip) VISION_MODEL=$(abspath $(BUILTIN)/vision) build/run-fleet.sh $(CONFIG) $(PORT) $(MODELS) $(if $(API_KEYS_FILE),--Gateway:ApiKeysFile=$(abspath $(API_KEYS_FILE)))
+	@CLIP_MODEL=$(abspath $(BUILTIN)/clip) VISION_MODEL=$(abspath $(BUILTIN)/vision) DIFFUSION_MODEL=$(abspath $(BUILTIN)/diffusion) build/run-fleet.sh $(CONFIG) $(PORT) $(MODELS) $(if $(API_KEYS_FILE),--Gateway:ApiKeysFile=$(abspath $(API_KEYS_FILE)))
 
 run-clip: built
 	$(DOTNET) $(CLIP_DLL) --contentRoot $(abspath $(dir $(CLIP_DLL))) --urls http://127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(CLIP_PORT)) \
@@ -144,29 +146,38 @@ eval-clip: $(PIL_EVAL)/labels.jsonl
 	$(DOTNET) $(TRAINING_DLL) eval clip --model $(BUILTIN)/clip --count 500 --templates heldout
 	$(DOTNET) $(TRAINING_DLL) eval clip --model $(BUILTIN)/clip --images $(PIL_EVAL) --by-size
 
-# A vision run resumes from its last checkpoint (every 100 steps) if the process dies: libtorch has crashed at random
-# mid-run (AccessViolation inside a forward) on this machine; up to 5 tries.
-train-vision:
+# A long run resumes from its last checkpoint (every 100 steps) if the process dies: libtorch has crashed at random
+# mid-run (AccessViolation inside a forward) on this machine; up to 5 tries. $(call train_resumable,<model>,<args>)
+define train_resumable
 	build/locked-build.sh -- $(DOTNET) build services/Training/Training.csproj -c $(CONFIG) -v q -nologo
 	rm -rf $(TRAIN_BIN) && mkdir -p $(TRAIN_BIN) && cp -r $(dir $(TRAINING_DLL)). $(TRAIN_BIN)/
-	rm -rf artifacts/train/vision
+	rm -rf artifacts/train/$(1)
 	for try in 1 2 3 4 5; do \
-		$(DOTNET) $(TRAIN_BIN)/MultiModal.Training.dll train vision --clip $(BUILTIN)/clip --out $(BUILTIN)/vision \
-			--work artifacts/train/vision --resume $(TRAIN_ARGS) && exit 0; \
-		echo "train-vision: the run died; resuming from its checkpoint" >&2; \
+		$(DOTNET) $(TRAIN_BIN)/MultiModal.Training.dll train $(1) --clip $(BUILTIN)/clip --out $(BUILTIN)/$(1) \
+			--work artifacts/train/$(1) --resume $(2) $(TRAIN_ARGS) && exit 0; \
+		echo "train-$(1): the run died; resuming from its checkpoint" >&2; \
 	done; exit 1
+endef
 
-# The diffusion pipeline's recipe (services/Training/Diffusion): the autoencoder, then the UNet on its latents,
-# conditioned on builtin-models/clip's text tower; resumes a stage from its checkpoint if the process dies.
+train-vision:
+	$(call train_resumable,vision)
+
+# The diffusion pipeline's recipe (services/Training/Diffusion, builtin-models/diffusion/README.md): the autoencoder,
+# then the UNet on its latents, conditioned on builtin-models/clip's text tower.
+DIFFUSION_RECIPE := --vae-steps 1200 --unet-steps 2000 --threads 2
 train-diffusion:
+	$(call train_resumable,diffusion,$(DIFFUSION_RECIPE))
+
+eval-diffusion:
 	build/locked-build.sh -- $(DOTNET) build services/Training/Training.csproj -c $(CONFIG) -v q -nologo
-	rm -rf $(TRAIN_BIN) && mkdir -p $(TRAIN_BIN) && cp -r $(dir $(TRAINING_DLL)). $(TRAIN_BIN)/
-	rm -rf artifacts/train/diffusion
-	for try in 1 2 3 4 5; do \
-		$(DOTNET) $(TRAIN_BIN)/MultiModal.Training.dll train diffusion --clip $(BUILTIN)/clip --out $(BUILTIN)/diffusion \
-			--work artifacts/train/diffusion --resume $(TRAIN_ARGS) && exit 0; \
-		echo "train-diffusion: the run died; resuming from its checkpoint" >&2; \
-	done; exit 1
+	$(DOTNET) $(TRAINING_DLL) eval diffusion --model $(BUILTIN)/diffusion --clip $(BUILTIN)/clip
+
+# Every built-in model from scratch, in dependency order (the LLaVA and the pipeline use the CLIP), then every metric
+# of the model cards.
+train-demo:
+	$(MAKE) train-clip
+	$(MAKE) train-vision eval-vision
+	$(MAKE) train-diffusion eval-diffusion
 
 eval-vision:
 	build/locked-build.sh -- $(DOTNET) build services/Training/Training.csproj -c $(CONFIG) -v q -nologo

@@ -1,4 +1,5 @@
 using MultiModal.Models.Clip;
+using MultiModal.Models.Runtime;
 using MultiModal.ShapesWorld;
 using MultiModal.Training.Clip;
 using MultiModal.Training.Diffusion;
@@ -16,8 +17,8 @@ public static class TrainingCli
                                    [--seed 1] [--patch 16] [--vision-width 96] [--text-width 64] [--shape-term 0] [--resume] [--init-from <model.dat>] [--eval-count 500] [--other-images <dir>] [--threads 1]
                Training train vision --clip <clip dir> --out <dir> [--work <dir>] [--steps 1200] [--batch 32] [--lr 2e-3] [--warmup 60]
                                      [--hidden 128] [--layers 2] [--freeze-vision] [--seed 1] [--resume] [--eval-count 300] [--threads 1]
-               Training train diffusion --clip <clip dir> --out <dir> [--work <dir>] [--size 64] [--vae-width 32] [--unet-width 64]
-                                        [--vae-steps 300] [--unet-steps 1200] [--batch 24] [--lr 1e-3] [--warmup 50] [--seed 1] [--resume] [--threads 1]
+               Training train diffusion --clip <clip dir> --out <dir> [--work <dir>] [--size 64] [--vae-width 32] [--unet-width 64] [--vae-groups 4] [--unet-groups 8]
+                                        [--vae-steps 300] [--unet-steps 1200] [--vae-batch 8] [--batch 24] [--lr 1e-3] [--warmup 50] [--seed 1] [--resume] [--threads 1]
                Training eval diffusion --model <dir> --clip <clip dir> [--steps 20] [--guidance 7.5] [--strength 0.8] [--save <dir>]
                Training eval vision --model <dir> [--checkpoint <work>/checkpoint/model.dat] [--count 300] [--seed 1000003] [--images <dir>]
                Training eval clip --model <dir> [--checkpoint <work>/checkpoint/model.dat] [--count 500] [--seed 1000003] [--images <dir>]
@@ -28,6 +29,8 @@ public static class TrainingCli
 
     public static int Run(string[] args)
     {
+        // The libtorch settings the services run with (oneMKL's AVX-512 dispatch on AMD, NNPACK off, OpenMP spin).
+        TorchRuntime.Initialize();
         try
         {
             return (args.ElementAtOrDefault(0), args.ElementAtOrDefault(1)) switch
@@ -138,8 +141,11 @@ public static class TrainingCli
             ImageSize = a.Int("size", 64),
             VaeWidth = a.Int("vae-width", 32),
             UnetWidth = a.Int("unet-width", 64),
+            VaeGroups = a.Int("vae-groups", 4),
+            UnetGroups = a.Int("unet-groups", 8),
             VaeSteps = a.Int("vae-steps", 300),
             UnetSteps = a.Int("unet-steps", 1200),
+            VaeBatchSize = a.Int("vae-batch", 8),
             BatchSize = a.Int("batch", 24),
             LearningRate = a.Double("lr", 1e-3),
             WarmupSteps = a.Int("warmup", 50),

@@ -25,8 +25,7 @@ public static class DiffusionEvaluation
 
     /// <summary>
     /// The recolouring check (img2img): for each prompt "a &lt;color&gt; &lt;shape&gt;", a held-out scene of that shape
-    /// in another color (the next one in the list; background gray where it would clash) is the init image at
-    /// <paramref name="strength"/>; the result is labelled with the prompt's color, so color accuracy is the rate at
+    /// in another color (<see cref="RecolorScenes"/>) is the init image at <paramref name="strength"/>; the result is labelled with the prompt's color, so color accuracy is the rate at
     /// which the shape took the new color, and shape accuracy how often the shape was kept.
     /// </summary>
     public static ZeroShotResult Recolor(string diffusionFolder, string clipFolder, int steps, double guidance, double strength, string? saveTo)
@@ -38,7 +37,7 @@ public static class DiffusionEvaluation
 
     /// <summary>
     /// The 32 prompts' images (seed = the prompt's index), as PNGs labelled with the prompt's color and shape; with a
-    /// <paramref name="strength"/>, image-to-image from <see cref="RecolorSource"/>.
+    /// <paramref name="strength"/>, image-to-image from <see cref="RecolorScenes.Source"/>.
     /// </summary>
     public static IReadOnlyList<LabeledImage> Generate(string diffusionFolder, int steps, double guidance, string? saveTo, double? strength = null)
     {
@@ -52,7 +51,7 @@ public static class DiffusionEvaluation
         {
             var (color, shape) = prompts[i];
             var prompt = $"a {WorldVocabulary.Name(color)} {WorldVocabulary.Name(shape)}";
-            var init = strength is null ? null : new DecodedImage(size, size, SceneRenderer.RenderRgb(RecolorSource(i, color, shape), size));
+            var init = strength is null ? null : new DecodedImage(size, size, SceneRenderer.RenderRgb(RecolorScenes.Source(i, color, shape), size));
             var output = pipeline.Generate(new GenerationRequest(prompt, "", 0, 0, steps, guidance, [(ulong)i], SchedulerKind.Default,
                 init, strength ?? 0, PreviewRequest.None), onStep: null, CancellationToken.None);
             var image = output.Images.Single();
@@ -67,15 +66,5 @@ public static class DiffusionEvaluation
             labelled.Add(new LabeledImage(name, png, color, shape));
         }
         return labelled;
-    }
-
-    /// <summary>Held-out scene <paramref name="index"/> redrawn as a <paramref name="shape"/> in the color after <paramref name="target"/>.</summary>
-    public static WorldScene RecolorSource(int index, WorldColor target, WorldShape shape)
-    {
-        var colors = WorldVocabulary.ShapeColors;
-        var source = colors[(colors.ToList().IndexOf(target) + 1) % colors.Count];
-        var scene = SceneSampler.Scene(SceneSampler.HeldOutSeed, index);
-        var background = scene.Background == source || scene.Background == target ? WorldColor.Gray : scene.Background;
-        return scene with { Shape = shape, Color = source, Background = background };
     }
 }

@@ -13,19 +13,19 @@ public static class DiffusionModelCard
         shapes world of issue 11 (one circle, square, triangle or star of 8 colors on a plain background).
 
         ## Model
-        - AutoencoderKL: {o.ImageSize}×{o.ImageSize} RGB, widths {o.VaeWidth}/{2 * o.VaeWidth}/{2 * o.VaeWidth}, 4 latent channels, scaling_factor {r.ScalingFactor:F4} (1 / std of its latents).
-        - UNet2DConditionModel: widths {o.UnetWidth}/{2 * o.UnetWidth}, one cross-attention level, epsilon prediction.
+        - AutoencoderKL: {o.ImageSize}×{o.ImageSize} RGB, widths {o.VaeWidth}/{2 * o.VaeWidth}/{2 * o.VaeWidth}, GroupNorm {o.VaeGroups} groups, 4 latent channels, scaling_factor {r.ScalingFactor:F4} (1 / std of its latents).
+        - UNet2DConditionModel: widths {o.UnetWidth}/{2 * o.UnetWidth}, GroupNorm {o.UnetGroups} groups, one cross-attention level, epsilon prediction.
         - text_encoder: the text tower of the CLIP at `{o.ClipFolder}` (frozen), its BPE tokenizer.
         - scheduler: SD 1.5's PNDM file; trained with its noise schedule (scaled_linear 0.00085 → 0.012, 1000 steps).
 
         ## Recipe
-        Scenes rendered on the fly (seed {o.Seed}), one caption paraphrase each, 10 % empty captions (for guidance).
-        AdamW (β 0.9/0.98), lr {o.LearningRate}, {o.WarmupSteps} warmup steps then cosine, gradient clipping {o.GradientClip}, batch {o.BatchSize}.
-        - Autoencoder: {o.VaeSteps} steps, MSE + {o.KlWeight} × KL; loss {r.VaeFirstLoss:F4} (first 10) → {r.VaeLastLoss:F4} (last 50), {r.VaeTime.TotalMinutes:F1} min.
-        - UNet: {o.UnetSteps} steps, noise-prediction MSE; loss {r.UnetFirstLoss:F4} → {r.UnetLastLoss:F4}, {r.UnetTime.TotalMinutes:F1} min.
+        Scenes rendered on the fly (seed {o.Seed}), one caption paraphrase naming color and shape each, 10 % empty captions (for guidance).
+        AdamW (β 0.9/0.98), lr {o.LearningRate}, {o.WarmupSteps} warmup steps then cosine, gradient clipping {o.GradientClip}.
+        - Autoencoder: {o.VaeSteps} steps of {o.VaeBatchSize} images, MSE + {o.KlWeight} × KL; loss {r.VaeFirstLoss:F4} (first 10) → {r.VaeLastLoss:F4} (last 50), {r.VaeTime.TotalMinutes:F1} min.
+        - UNet: {o.UnetSteps} steps of {o.BatchSize} images, noise-prediction MSE; loss {r.UnetFirstLoss:F4} → {r.UnetLastLoss:F4}, {r.UnetTime.TotalMinutes:F1} min.
 
         ## Limits
-        Knows only shapes; {o.ImageSize}-px images. Generations have not been scored by the built-in CLIP yet.
+        Knows only shapes; {o.ImageSize}-px images. How often its images show the prompt's color and shape: `eval diffusion` (README of builtin-models).
 
         """);
 }

@@ -25,24 +25,25 @@ public static class DiffusionTrainer
         random.manual_seed(o.Seed);
         using var text = TextEncoderFrom(o.ClipFolder);
         var tokenizer = ClipTokenizer.FromFolder(o.ClipFolder);
+        var vaeBatches = new DiffusionWorldBatches(tokenizer, o.ImageSize, o.Seed, o.VaeBatchSize);
         var batches = new DiffusionWorldBatches(tokenizer, o.ImageSize, o.Seed, o.BatchSize);
 
-        var vaeConfig = DiffusionWorldConfig.Vae(o.ImageSize, o.VaeWidth);
+        var vaeConfig = DiffusionWorldConfig.Vae(o.ImageSize, o.VaeWidth, o.VaeGroups);
         using var vae = new AutoencoderKL(vaeConfig);
         KitWeights.Randomize(vae, o.Seed);
         var vaeLoop = new TrainingLoop(vae, Loop(o, o.VaeSteps, "vae"), "diffusion vae", o.Fingerprint("vae"));
-        vaeLoop.Run(step => DiffusionLosses.Autoencoder(vae, batches.At(step).Images, o.KlWeight, new Generator((ulong)step, CPU)));
+        vaeLoop.Run(step => DiffusionLosses.Autoencoder(vae, vaeBatches.At(step).Images, o.KlWeight, new Generator((ulong)step, CPU)));
         foreach (var p in vae.parameters())
             p.requires_grad = false;
 
         vaeConfig = vaeConfig with { ScalingFactor = LatentScale(vae, batches, o.VaeSteps) };
-        using var unet = new UNet2DConditionModel(DiffusionWorldConfig.Unet(o.ImageSize / vaeConfig.ScaleFactor, o.UnetWidth, text.Config.HiddenSize));
+        using var unet = new UNet2DConditionModel(DiffusionWorldConfig.Unet(o.ImageSize / vaeConfig.ScaleFactor, o.UnetWidth, text.Config.HiddenSize, o.UnetGroups));
         KitWeights.Randomize(unet, o.Seed + 1);
         var alphasCumprod = NoiseSchedules.AlphasCumprod(SdKit.Sd15Schedule);   // what the folder's scheduler file states
         var unetLoop = new TrainingLoop(unet, Loop(o, o.UnetSteps, "unet"), "diffusion unet", o.Fingerprint("unet"));
         unetLoop.Run(step =>
         {
-            var batch = batches.At(o.VaeSteps + step);   // other scenes than the autoencoder's
+            var batch = batches.At(o.VaeSteps + step);   // other scenes than the autoencoder's (its batches are no larger)
             var (latents, states) = Condition(vae, vaeConfig.ScalingFactor, text, batch);
             return DiffusionLosses.NoisePrediction(unet, latents, states, alphasCumprod, new Generator((ulong)step, CPU));
         });

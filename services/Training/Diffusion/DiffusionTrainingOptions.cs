@@ -10,8 +10,12 @@ public sealed record DiffusionTrainingOptions
     public int ImageSize { get; init; } = 64;
     public int VaeWidth { get; init; } = 32;
     public int UnetWidth { get; init; } = 64;
+    /// <summary>GroupNorm groups of the autoencoder and of the UNet (see <see cref="DiffusionWorldConfig"/>).</summary>
+    public int VaeGroups { get; init; } = 4;
+    public int UnetGroups { get; init; } = 8;
     public int VaeSteps { get; init; } = 300;
     public int UnetSteps { get; init; } = 1200;
+    public int VaeBatchSize { get; init; } = 8;
     public int BatchSize { get; init; } = 24;
     public double LearningRate { get; init; } = 1e-3;
     public int WarmupSteps { get; init; } = 50;
@@ -25,6 +29,6 @@ public sealed record DiffusionTrainingOptions
 
     /// <summary>What must match for a stage's checkpoint to be resumed.</summary>
     public string Fingerprint(string stage) =>
-        $"diffusion {stage} clip={Path.GetFullPath(ClipFolder)} size={ImageSize} vae={VaeWidth} unet={UnetWidth} vae-steps={VaeSteps} " +
-        $"unet-steps={UnetSteps} batch={BatchSize} lr={LearningRate} warmup={WarmupSteps} wd={WeightDecay} clip={GradientClip} kl={KlWeight} seed={Seed}";
+        $"diffusion {stage} clip={Path.GetFullPath(ClipFolder)} size={ImageSize} vae={VaeWidth}/{VaeGroups} unet={UnetWidth}/{UnetGroups} vae-steps={VaeSteps} " +
+        $"unet-steps={UnetSteps} batch={VaeBatchSize}/{BatchSize} lr={LearningRate} warmup={WarmupSteps} wd={WeightDecay} clip={GradientClip} kl={KlWeight} seed={Seed}";
 }

@@ -23,10 +23,10 @@ internal sealed class TinyDiffusion : IDisposable
     {
         _clip = new TinyClip(seed);
         _text = DiffusionTrainer.TextEncoderFrom(_clip.Folder);
-        var vaeConfig = DiffusionWorldConfig.Vae(ImageSize, width: 32);
+        var vaeConfig = DiffusionWorldConfig.Vae(ImageSize, width: 32, groups: 8);
         Vae = new AutoencoderKL(vaeConfig);
         KitWeights.Randomize(Vae, seed);
-        Unet = new UNet2DConditionModel(DiffusionWorldConfig.Unet(ImageSize / vaeConfig.ScaleFactor, width: 32, TinyClip.Config.TextConfig.HiddenSize));
+        Unet = new UNet2DConditionModel(DiffusionWorldConfig.Unet(ImageSize / vaeConfig.ScaleFactor, width: 32, TinyClip.Config.TextConfig.HiddenSize, groups: 8));
         KitWeights.Randomize(Unet, seed + 1);
         Batches = new DiffusionWorldBatches(ClipTokenizer.FromFolder(_clip.Folder), ImageSize, seed: 1, batchSize: 8);
         AlphasCumprod = NoiseSchedules.AlphasCumprod(SdKit.Sd15Schedule);

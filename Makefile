@@ -10,7 +10,7 @@
 #   make run-gateway PORT=<n> CLIP=<url>[,<url>...] [DIFFUSION=...]  the gateway in the foreground
 #   make pack-mm        the `mm` command line as a dotnet tool package in artifacts/mm (cli/; ./mm runs the built one)
 #   make models         small random-weight models (real tokenizers) under models/ (benchmarks, tests; Vision and Diffusion's defaults)
-#   make train-clip     retrains the built-in CLIP (builtin-models/clip) on the shapes world and evaluates it (~25 min on 2 shared cores)
+#   make train-clip     retrains the built-in CLIP (builtin-models/clip) on the shapes world and evaluates it (~17 min on 2 cores)
 #   make train-vision   retrains the built-in LLaVA (builtin-models/vision) from builtin-models/clip's tower and evaluates it (~20 min on 2 cores)
 #   make train-diffusion trains a small SD pipeline of the shapes world (builtin-models/diffusion) on builtin-models/clip's text tower (~45 min on 2 cores)
 #   make eval-diffusion  32 prompts (every color x shape) and 32 img2img recolourings, classified by builtin-models/clip
@@ -131,14 +131,14 @@ PIL_EVAL := artifacts/train/pil-world-500
 $(PIL_EVAL)/labels.jsonl: services/ShapesWorld/Python/render_world.py
 	/usr/bin/python3 services/ShapesWorld/Python/render_world.py $(PIL_EVAL) --count 500 --seed 7
 
-# The committed CLIP's recipe (builtin-models/clip/README.md): 1000 steps from random weights. TRAIN_ARGS=--resume
+# The committed CLIP's recipe (builtin-models/clip/README.md): 3000 steps from random weights, patch 8. TRAIN_ARGS=--resume
 # continues an interrupted run from its checkpoint; a second phase starts from a checkpoint with
 # TRAIN_ARGS="--init-from artifacts/train/clip/checkpoint/model.dat --seed 2 ..." and another --work.
 train-clip: $(PIL_EVAL)/labels.jsonl
 	build/locked-build.sh -- $(DOTNET) build services/Training/Training.csproj -c $(CONFIG) -v q -nologo
 	rm -rf $(TRAIN_BIN) && mkdir -p $(TRAIN_BIN) && cp -r $(dir $(TRAINING_DLL)). $(TRAIN_BIN)/
 	$(DOTNET) $(TRAIN_BIN)/MultiModal.Training.dll train clip --out $(BUILTIN)/clip --work artifacts/train/clip \
-		--steps 1000 --other-images $(PIL_EVAL) $(TRAIN_ARGS)
+		--steps 3000 --patch 8 --threads 2 --other-images $(PIL_EVAL) $(TRAIN_ARGS)
 
 eval-clip: $(PIL_EVAL)/labels.jsonl
 	build/locked-build.sh -- $(DOTNET) build services/Training/Training.csproj -c $(CONFIG) -v q -nologo
@@ -160,7 +160,7 @@ define train_resumable
 endef
 
 train-vision:
-	$(call train_resumable,vision)
+	$(call train_resumable,vision,--steps 3000 --threads 2)
 
 # The diffusion pipeline's recipe (services/Training/Diffusion, builtin-models/diffusion/README.md): the autoencoder,
 # then the UNet on its latents, conditioned on builtin-models/clip's text tower.

@@ -13,15 +13,15 @@ namespace MultiModal.Tests.Integration.BuiltIn;
 /// Issue 11: the built-in CLIP knows the shapes world. Zero-shot Classify through the gateway of held-out images (a seed
 /// used neither in training nor in the model card's evaluation) and of images drawn by another program (Python PIL,
 /// committed under pil-world/), top-1: color against the issue's bar (95 %, 8-way); shape against a floor that guards
-/// the committed model (measured 57 % on these 100 rendered, 47 % on these 64 PIL images; chance is 25 %). The issue's
-/// shape bar (90 %) is not met yet by the committed CLIP (builtin-models/clip/README.md): raise ShapeBar to 0.90 with
-/// the retrained one.
+/// the committed model (patch 8: measured 82 % on these 100 rendered, 87.5 % on these 64 PIL images through the
+/// service in bfloat16 on a Zen 5; chance is 25 %), a dozen images below. The issue's shape bar (90 %) is not met yet
+/// by the committed CLIP (builtin-models/clip/README.md): raise ShapeBar to 0.90 with a model that meets it.
 /// </summary>
 public sealed class BuiltInClipZeroShotTests(BuiltInClipFixture fleet, ITestOutputHelper output) : IClassFixture<BuiltInClipFixture>
 {
     private const int HeldOutSeed = 2_000_003;
     private const int HeldOutCount = 100;
-    private const double ColorBar = 0.95, ShapeBar = 0.40;
+    private const double ColorBar = 0.95, ShapeBar = 0.70;
 
     [Fact]
     public async Task Classify_HeldOutRenderedImages_NamesColorAndShape()

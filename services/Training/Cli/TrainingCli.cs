@@ -176,7 +176,7 @@ public static class TrainingCli
         var result = DiffusionEvaluation.Run(folder, clip, steps, guidance, save);
         Console.WriteLine($"diffusion: 32 prompts (every color x shape, seed = index), {steps} steps, guidance {guidance}, classified by {clip}: {result}");
         Console.Write(result.Breakdown());
-        var recolor = DiffusionEvaluation.Recolor(folder, clip, steps, guidance, strength, save is null ? null : Path.Combine(save, "img2img"));
+        var recolor = DiffusionEvaluation.Run(folder, clip, steps, guidance, save is null ? null : Path.Combine(save, "img2img"), strength);
         Console.WriteLine($"diffusion: recolouring (img2img at strength {strength} from the same shape in the next color): {recolor.Count} images, " +
             $"took the prompt's color {recolor.ColorAccuracy:P1}, kept the shape {recolor.ShapeAccuracy:P1}");
         return 0;

@@ -16,19 +16,14 @@ namespace MultiModal.Training.Diffusion;
 /// </summary>
 public static class DiffusionEvaluation
 {
-    public static ZeroShotResult Run(string diffusionFolder, string clipFolder, int steps, double guidance, string? saveTo)
-    {
-        var images = Generate(diffusionFolder, steps, guidance, saveTo);
-        using var clip = ClipCheckpoint.Load(clipFolder, CPU, ScalarType.Float32);
-        return ZeroShotEvaluation.Run(clip, ClipTokenizer.FromFolder(clipFolder), ClipImageProcessor.FromFolder(clipFolder), images);
-    }
-
     /// <summary>
-    /// The recolouring check (img2img): for each prompt "a &lt;color&gt; &lt;shape&gt;", a held-out scene of that shape
-    /// in another color (<see cref="RecolorScenes"/>) is the init image at <paramref name="strength"/>; the result is labelled with the prompt's color, so color accuracy is the rate at
-    /// which the shape took the new color, and shape accuracy how often the shape was kept.
+    /// Scores the 32 prompts' images. With a <paramref name="strength"/>, the recolouring check (img2img) instead: each
+    /// prompt's shape in another color (<see cref="RecolorScenes"/>) is the init image; as the result is labelled with
+    /// the prompt's color, color accuracy is then the rate at which the shape took the new color, and shape accuracy how
+    /// often the shape was kept.
     /// </summary>
-    public static ZeroShotResult Recolor(string diffusionFolder, string clipFolder, int steps, double guidance, double strength, string? saveTo)
+    public static ZeroShotResult Run(string diffusionFolder, string clipFolder, int steps, double guidance, string? saveTo,
+        double? strength = null)
     {
         var images = Generate(diffusionFolder, steps, guidance, saveTo, strength);
         using var clip = ClipCheckpoint.Load(clipFolder, CPU, ScalarType.Float32);

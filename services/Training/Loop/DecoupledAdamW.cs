@@ -14,7 +14,8 @@ namespace MultiModal.Training.Loop;
 /// </summary>
 public sealed class DecoupledAdamW : IDisposable
 {
-    public sealed record Group(IReadOnlyList<(string Name, Parameter Parameter)> Parameters, double WeightDecay);
+    /// <summary>Parameters updated alike: their decoupled weight decay, and their learning rate as a multiple of the schedule's.</summary>
+    public sealed record Group(IReadOnlyList<(string Name, Parameter Parameter)> Parameters, double WeightDecay, double LearningRateScale = 1);
 
     private readonly IReadOnlyList<Group> _groups;
     private readonly Dictionary<string, (Tensor ExpAvg, Tensor ExpAvgSq)> _state = new(StringComparer.Ordinal);
@@ -36,7 +37,7 @@ public sealed class DecoupledAdamW : IDisposable
             p.grad?.zero_();
     }
 
-    /// <summary>One update at learning rate <paramref name="lr"/> of every parameter that has a gradient.</summary>
+    /// <summary>One update at learning rate <paramref name="lr"/> (times each group's scale) of every parameter that has a gradient.</summary>
     public void Step(double lr)
     {
         Steps++;
@@ -45,10 +46,11 @@ public sealed class DecoupledAdamW : IDisposable
         var biasCorrection1 = 1 - Math.Pow(_beta1, Steps);
         var biasCorrection2 = 1 - Math.Pow(_beta2, Steps);
         using Scalar beta1 = _beta1, oneMinusBeta1 = 1 - _beta1, beta2 = _beta2, oneMinusBeta2 = 1 - _beta2;
-        using Scalar eps = _eps, stepSize = -lr / biasCorrection1, sqrtBc2 = Math.Sqrt(biasCorrection2);
+        using Scalar eps = _eps, sqrtBc2 = Math.Sqrt(biasCorrection2);
         foreach (var group in _groups)
         {
-            using Scalar decay = 1 - lr * group.WeightDecay;
+            var groupLr = lr * group.LearningRateScale;
+            using Scalar decay = 1 - groupLr * group.WeightDecay, stepSize = -groupLr / biasCorrection1;
             foreach (var (name, p) in group.Parameters)
             {
                 var grad = p.grad;

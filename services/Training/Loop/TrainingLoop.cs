@@ -19,8 +19,10 @@ public sealed record LoopOptions(
 /// The loop every trainer runs: AdamW (<see cref="DecoupledAdamW"/>; decay on matrices only, not on biases, norms, embeddings or scalars), cosine
 /// schedule with warmup, gradient clipping by global norm, a checkpoint every <see cref="LoopOptions.CheckpointEvery"/>
 /// steps (resumable), a progress bar and the loss curve saved as <c>loss.png</c> in the work directory.
+/// <paramref name="learningRateScale"/> (by parameter name; default 1 for all) gives parts their own multiple of the
+/// schedule's rate, e.g. a pretrained tower fine-tuned gently under layers trained from scratch.
 /// </summary>
-public sealed class TrainingLoop(nn.Module model, LoopOptions options, string label, string fingerprint)
+public sealed class TrainingLoop(nn.Module model, LoopOptions options, string label, string fingerprint, Func<string, double>? learningRateScale = null)
 {
     public IReadOnlyList<double> Losses => _losses;
     private List<double> _losses = [];
@@ -35,11 +37,12 @@ public sealed class TrainingLoop(nn.Module model, LoopOptions options, string la
         var checkpointFolder = Path.Combine(options.WorkDirectory, "checkpoint");
         var parameters = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
         static bool Decays(string name, Parameter p) => p.dim() >= 2 && !name.Contains("embedding", StringComparison.Ordinal);
-        using var optimizer = new DecoupledAdamW(
-        [
-            new DecoupledAdamW.Group(parameters.Where(p => Decays(p.name, p.parameter)).ToList(), options.WeightDecay),
-            new DecoupledAdamW.Group(parameters.Where(p => !Decays(p.name, p.parameter)).ToList(), 0),
-        ], beta1: 0.9, beta2: 0.98, eps: 1e-6);
+        double Scale(string name) => learningRateScale?.Invoke(name) ?? 1;
+        var groups = parameters
+            .GroupBy(p => (Decays: Decays(p.name, p.parameter), Scale: Scale(p.name)))
+            .Select(g => new DecoupledAdamW.Group(g.ToList(), g.Key.Decays ? options.WeightDecay : 0, g.Key.Scale))
+            .ToList();
+        using var optimizer = new DecoupledAdamW(groups, beta1: 0.9, beta2: 0.98, eps: 1e-6);
         var schedule = new CosineSchedule(options.LearningRate, options.WarmupSteps, options.Steps, options.LearningRate / 20);
 
         var first = 0;

@@ -20,7 +20,7 @@ public static class VisionModelCard
             circle, square, triangle or star of 8 colors, small or large, on a plain background) and its five questions.
 
             ## Model
-            - Vision tower: the CLIP of `{o.ClipFolder}` ({v.ImageSize}×{v.ImageSize} px, patch {v.PatchSize}, hidden {v.HiddenSize}, {v.NumHiddenLayers} layers): {c.ImageSequenceLength} image rows, features of layer {c.VisionFeatureLayer}, {(o.FreezeVision ? "frozen" : "fine-tuned with the rest")}.
+            - Vision tower: the CLIP of `{o.ClipFolder}` ({v.ImageSize}×{v.ImageSize} px, patch {v.PatchSize}, hidden {v.HiddenSize}, {v.NumHiddenLayers} layers): {c.ImageSequenceLength} image rows (vision_feature_select_strategy "{c.VisionFeatureSelectStrategy}"), features of layer {c.VisionFeatureLayer}, {(o.FreezeTower ? "frozen" : $"fine-tuned at {o.TowerLearningRateScale:G3}× the learning rate of the rest")}.
             - Projector: {v.HiddenSize} → {t.HiddenSize} → {t.HiddenSize} ({c.ProjectorHiddenAct}).
             - Decoder: Llama, hidden {t.HiddenSize}, {t.NumHiddenLayers} layers, {t.NumAttentionHeads} heads (GQA {t.NumAttentionHeads}:{t.NumKeyValueHeads}), MLP {t.IntermediateSize}, context {t.MaxPositionEmbeddings}, the repository's SentencePiece tokenizer (1536 pieces + `<image>` + `<pad>`).
             - {r.Parameters.ToString("N0", inv)} parameters ({r.Trainable.ToString("N0", inv)} trained), float32, folder {(r.FolderBytes / 1048576.0).ToString("F1", inv)} MiB.
@@ -36,7 +36,7 @@ public static class VisionModelCard
             gradient clipping at {o.GradientClip.ToString(inv)}, batch {o.BatchSize}, {o.Steps} steps, seed {o.Seed}. Loss {r.FirstLoss.ToString("F3", inv)} (first 10 steps) → {r.LastLoss.ToString("F3", inv)} (last 50): `loss.png` of the work directory.
             Training time: {r.TrainingTime.TotalMinutes.ToString("F1", inv)} min on {Environment.ProcessorCount} CPU cores (a shared machine).
 
-            Reproduce: `dotnet services/Training/bin/Release/net10.0/MultiModal.Training.dll train vision --clip <clip folder> --out <dir> --steps {o.Steps} --batch {o.BatchSize} --hidden {o.Hidden} --layers {o.Layers} --seed {o.Seed}{(o.FreezeVision ? " --freeze-vision" : "")}` (`make train-vision`).
+            Reproduce: `dotnet services/Training/bin/Release/net10.0/MultiModal.Training.dll train vision --clip <clip folder> --out <dir> --steps {o.Steps} --batch {o.BatchSize} --hidden {o.Hidden} --layers {o.Layers} --seed {o.Seed} --tower-lr-scale {o.TowerLearningRateScale:G3} --features {o.FeatureStrategy}` (`make train-vision`).
 
             ## Metrics (greedy decoding through the serving generator; right = names the true value and no other)
             | images | "What color is the shape?" | "What shape is it?" |

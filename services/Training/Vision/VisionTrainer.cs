@@ -19,10 +19,10 @@ public sealed record VisionTrainingReport(TimeSpan TrainingTime, double FirstLos
 public static class VisionTrainer
 {
     /// <summary>A LLaVA whose vision tower holds the CLIP folder's, everything trainable but the parts left out.</summary>
-    public static LlavaForConditionalGeneration Create(string clipFolder, int hidden, int layers, bool freezeVision, long seed)
+    public static LlavaForConditionalGeneration Create(string clipFolder, int hidden, int layers, bool freezeTower, long seed, string featureStrategy = "default")
     {
         using var clip = ClipCheckpoint.Load(clipFolder, CPU, ScalarType.Float32);
-        var model = new LlavaForConditionalGeneration(VisionWorldConfig.Create(clip.Config.VisionConfig, hidden, layers));
+        var model = new LlavaForConditionalGeneration(VisionWorldConfig.Create(clip.Config.VisionConfig, hidden, layers, featureStrategy));
         KitWeights.Randomize(model, seed);   // its own generator: the same weights whatever else ran in the process
         var tower = clip.VisionModel.state_dict();
         using (no_grad())
@@ -30,16 +30,17 @@ public static class VisionTrainer
                 value.copy_(tower[name[TowerPrefix.Length..]]);
         foreach (var (name, p) in model.named_parameters())
             // GemvLinear builds its weights frozen (serving never needs their gradient). post_layernorm is never used by LLaVA.
-            p.requires_grad = !(name.StartsWith(TowerPrefix, StringComparison.Ordinal) && (freezeVision || name.Contains("post_layernorm", StringComparison.Ordinal)));
+            p.requires_grad = !(IsTower(name) && (freezeTower || name.Contains("post_layernorm", StringComparison.Ordinal)));
         return model;
     }
 
     private const string TowerPrefix = "vision_tower.vision_model.";
+    private static bool IsTower(string parameterName) => parameterName.StartsWith(TowerPrefix, StringComparison.Ordinal);
 
     public static VisionTrainingReport Train(VisionTrainingOptions options)
     {
         random.manual_seed(options.Seed);
-        using var model = Create(options.ClipFolder, options.Hidden, options.Layers, options.FreezeVision, options.Seed);
+        using var model = Create(options.ClipFolder, options.Hidden, options.Layers, options.FreezeTower, options.Seed, options.FeatureStrategy);
         var config = model.Config;
         // The folder first (tokenizer and preprocessor files the batches use), the trained weights over it at the end.
         LlavaKit.WriteFolder(options.OutputFolder, config, model.state_dict(), ScalarType.Float32, "Training in progress.\n");
@@ -48,7 +49,8 @@ public static class VisionTrainer
         var batches = new VisionWorldBatches(tokenizer, processor, config, options.Seed, options.BatchSize);
 
         var loop = new TrainingLoop(model, new LoopOptions(options.Steps, options.LearningRate, options.WarmupSteps,
-            options.WeightDecay, options.GradientClip, options.CheckpointEvery, options.WorkDirectory, options.Resume), "vision", options.Fingerprint);
+            options.WeightDecay, options.GradientClip, options.CheckpointEvery, options.WorkDirectory, options.Resume), "vision", options.Fingerprint,
+            name => IsTower(name) ? options.TowerLearningRateScale : 1);
         loop.Run(step => VisionLoss.Compute(model, batches.At(step)));
 
         var folder = options.OutputFolder;

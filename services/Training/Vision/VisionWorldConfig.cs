@@ -5,12 +5,12 @@ using MultiModal.Models.Llava;
 namespace MultiModal.Training.Vision;
 
 /// <summary>
-/// The built-in LLaVA's shape: the trained CLIP's vision tower as it is (64 px, 16-px patches: 16 image rows), a
+/// The built-in LLaVA's shape: the trained CLIP's vision tower as it is (its patches' rows, and the CLS row with the "full" strategy), a
 /// projector and a small Llama decoder over the repository's 1538-token SentencePiece vocabulary (LlavaKit's tokenizer).
 /// </summary>
 public static class VisionWorldConfig
 {
-    public static LlavaConfig Create(ClipVisionConfig vision, int hidden = 128, int layers = 2) => new()
+    public static LlavaConfig Create(ClipVisionConfig vision, int hidden = 128, int layers = 2, string featureStrategy = "default") => new()
     {
         VisionConfig = vision,
         TextConfig = new()
@@ -20,6 +20,8 @@ public static class VisionWorldConfig
         },
         // Every layer of the small tower: its last layer is where a 4-layer ViT has formed shape features.
         VisionFeatureLayer = -1,
+        // "default" drops the CLS row (LLaVA-1.5); "full" keeps it: the row CLIP's contrastive training summarised the image in.
+        VisionFeatureSelectStrategy = featureStrategy,
         ImageTokenIndex = LlavaKit.ImageTokenId,
         PadTokenId = LlavaKit.PadTokenId,
     };

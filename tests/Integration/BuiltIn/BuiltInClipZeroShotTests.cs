@@ -79,17 +79,10 @@ public sealed class BuiltInClipZeroShotTests(BuiltInClipFixture fleet, ITestOutp
 
     private async Task<(double Color, double Shape)> AccuracyAsync(IReadOnlyList<(byte[] Png, WorldColor Color, WorldShape Shape)> images)
     {
-        var colorLabels = WorldVocabulary.ShapeColors.Select(WorldVocabulary.Name).ToArray();
-        var shapeLabels = WorldVocabulary.Shapes.Select(WorldVocabulary.Name).ToArray();
         var calls = images.Select(async image =>
         {
-            var data = new Image { Data = ByteString.CopyFrom(image.Png) };
-            var color = await fleet.Client.ClassifyAsync(new ClassifyRequest { Image = data, Labels = { colorLabels }, Template = "a photo of a {} shape" })
-                .ResponseAsync.DefaultTimeout();
-            var shape = await fleet.Client.ClassifyAsync(new ClassifyRequest { Image = data, Labels = { shapeLabels }, Template = "a photo of a {}" })
-                .ResponseAsync.DefaultTimeout();
-            return (Color: color.Scores.MaxBy(s => s.Probability)!.Label == WorldVocabulary.Name(image.Color),
-                Shape: shape.Scores.MaxBy(s => s.Probability)!.Label == WorldVocabulary.Name(image.Shape));
+            var (color, shape) = await WorldClassify.TopColorAndShapeAsync(fleet.Client, new Image { Data = ByteString.CopyFrom(image.Png) });
+            return (Color: color == WorldVocabulary.Name(image.Color), Shape: shape == WorldVocabulary.Name(image.Shape));
         });
         var results = await Task.WhenAll(calls).DefaultTimeout();
         return ((double)results.Count(r => r.Color) / results.Length, (double)results.Count(r => r.Shape) / results.Length);

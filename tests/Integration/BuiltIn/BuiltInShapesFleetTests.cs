@@ -27,8 +27,6 @@ public sealed class BuiltInShapesFleetTests(BuiltInShapesFleetFixture fleet, ITe
     private const double GenerateColorBar = 21 / 32.0, GenerateShapeBar = 15 / 32.0;
     private const double RecolorBar = 14 / 32.0;
 
-    private static readonly string[] ColorLabels = [.. WorldVocabulary.ShapeColors.Select(WorldVocabulary.Name)];
-    private static readonly string[] ShapeLabels = [.. WorldVocabulary.Shapes.Select(WorldVocabulary.Name)];
 
     private static IEnumerable<(int Index, WorldColor Color, WorldShape Shape)> Prompts() =>
         WorldVocabulary.ShapeColors.SelectMany(c => WorldVocabulary.Shapes.Select(s => (c, s))).Select((p, i) => (i, p.c, p.s));
@@ -59,7 +57,7 @@ public sealed class BuiltInShapesFleetTests(BuiltInShapesFleetFixture fleet, ITe
     public async Task GenerateImage_RedCircle_ClassifiedRed()
     {
         var image = await GenerateAsync(new GenerateImageRequest { Prompt = "a red circle", Seed = 0 });
-        var scores = await ClassifyScoresAsync(image, ColorLabels, "a photo of a {} shape");
+        var scores = await WorldClassify.ScoresAsync(fleet.ClipClient, image, WorldClassify.ColorLabels, WorldClassify.ColorTemplate);
 
         output.WriteLine(string.Join(", ", scores.OrderByDescending(s => s.Probability).Take(3).Select(s => $"{s.Label} {s.Probability:F2}")));
         Assert.Equal("red", scores.MaxBy(s => s.Probability)!.Label);
@@ -103,17 +101,5 @@ public sealed class BuiltInShapesFleetTests(BuiltInShapesFleetFixture fleet, ITe
         return result.Images.Single();
     }
 
-    private async Task<(string Color, string Shape)> ClassifyAsync(Image image)
-    {
-        var color = await ClassifyScoresAsync(image, ColorLabels, "a photo of a {} shape");
-        var shape = await ClassifyScoresAsync(image, ShapeLabels, "a photo of a {}");
-        return (color.MaxBy(s => s.Probability)!.Label, shape.MaxBy(s => s.Probability)!.Label);
-    }
-
-    private async Task<IReadOnlyList<LabelScore>> ClassifyScoresAsync(Image image, IEnumerable<string> labels, string template)
-    {
-        var response = await fleet.ClipClient.ClassifyAsync(new ClassifyRequest { Image = image, Labels = { labels }, Template = template })
-            .ResponseAsync.DefaultTimeout();
-        return response.Scores;
-    }
+    private Task<(string Color, string Shape)> ClassifyAsync(Image image) => WorldClassify.TopColorAndShapeAsync(fleet.ClipClient, image);
 }

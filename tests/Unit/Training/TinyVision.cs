@@ -14,11 +14,11 @@ internal sealed class TinyVision : IDisposable
 {
     private readonly TinyClip _clip;
 
-    public TinyVision(long seed, bool freezeVision = false)
+    public TinyVision(long seed, bool freezeTower = false)
     {
         _clip = new TinyClip(seed);
         Folder = Directory.CreateTempSubdirectory("tiny-vision-").FullName;
-        Model = VisionTrainer.Create(_clip.Folder, hidden: 32, layers: 1, freezeVision, seed);
+        Model = VisionTrainer.Create(_clip.Folder, hidden: 32, layers: 1, freezeTower, seed);
         LlavaKit.WriteFolder(Folder, Model.Config, Model.state_dict(), ScalarType.Float32, "tiny\n");
         Tokenizer = LlamaTokenizer.Load(Folder);
         Batches = new VisionWorldBatches(Tokenizer, ClipImageProcessor.FromFolder(Folder), Model.Config, seed: 1, batchSize: 16);

@@ -62,7 +62,7 @@ public sealed class VisionTrainingTests
     [Fact]
     public void FrozenVision_Backward_TowerGetsNoGradient()
     {
-        using var vision = new TinyVision(seed: 24, freezeVision: true);
+        using var vision = new TinyVision(seed: 24, freezeTower: true);
         using var loss = vision.LossAt(0);
         loss.backward();
 

@@ -131,14 +131,11 @@ PIL_EVAL := artifacts/train/pil-world-500
 $(PIL_EVAL)/labels.jsonl: services/ShapesWorld/Python/render_world.py
 	/usr/bin/python3 services/ShapesWorld/Python/render_world.py $(PIL_EVAL) --count 500 --seed 7
 
-# The committed CLIP's recipe (builtin-models/clip/README.md): 3000 steps from random weights, patch 8. TRAIN_ARGS=--resume
-# continues an interrupted run from its checkpoint; a second phase starts from a checkpoint with
-# TRAIN_ARGS="--init-from artifacts/train/clip/checkpoint/model.dat --seed 2 ..." and another --work.
+# The committed CLIP's recipe (builtin-models/clip/README.md): from random weights, patch 8. A second phase starts from
+# a checkpoint with TRAIN_ARGS="--init-from artifacts/train/clip/checkpoint/model.dat --seed 2 ...".
+CLIP_RECIPE := --steps 3000 --patch 8 --threads 2 --other-images $(PIL_EVAL)
 train-clip: $(PIL_EVAL)/labels.jsonl
-	build/locked-build.sh -- $(DOTNET) build services/Training/Training.csproj -c $(CONFIG) -v q -nologo
-	rm -rf $(TRAIN_BIN) && mkdir -p $(TRAIN_BIN) && cp -r $(dir $(TRAINING_DLL)). $(TRAIN_BIN)/
-	$(DOTNET) $(TRAIN_BIN)/MultiModal.Training.dll train clip --out $(BUILTIN)/clip --work artifacts/train/clip \
-		--steps 3000 --patch 8 --threads 2 --other-images $(PIL_EVAL) $(TRAIN_ARGS)
+	$(call train_resumable,clip,$(CLIP_RECIPE))
 
 eval-clip: $(PIL_EVAL)/labels.jsonl
 	build/locked-build.sh -- $(DOTNET) build services/Training/Training.csproj -c $(CONFIG) -v q -nologo
@@ -146,25 +143,28 @@ eval-clip: $(PIL_EVAL)/labels.jsonl
 	$(DOTNET) $(TRAINING_DLL) eval clip --model $(BUILTIN)/clip --count 500 --templates heldout
 	$(DOTNET) $(TRAINING_DLL) eval clip --model $(BUILTIN)/clip --images $(PIL_EVAL) --by-size
 
-# A long run resumes from its last checkpoint (every 100 steps) if the process dies: libtorch has crashed at random
-# mid-run (AccessViolation inside a forward) on this machine; up to 5 tries. $(call train_resumable,<model>,<args>)
+# A long run resumes from its last checkpoint (every 100 steps) if the process dies, up to 5 tries: runs of tens of
+# thousands of steps have died at random inside a libtorch call (an AccessViolation, or "toFloat: Expected false to be
+# true" from a garbage Scalar). TorchSharp 0.107 builds temporary Scalars (the alpha of `a + b`, `a - b`) whose
+# finalizer can free them while the native call still reads them (dotnet/TorchSharp#1496 is the upstream fix).
+# $(call train_resumable,<model>,<args>)
 define train_resumable
 	build/locked-build.sh -- $(DOTNET) build services/Training/Training.csproj -c $(CONFIG) -v q -nologo
 	rm -rf $(TRAIN_BIN) && mkdir -p $(TRAIN_BIN) && cp -r $(dir $(TRAINING_DLL)). $(TRAIN_BIN)/
 	rm -rf artifacts/train/$(1)
 	for try in 1 2 3 4 5; do \
-		$(DOTNET) $(TRAIN_BIN)/MultiModal.Training.dll train $(1) --clip $(BUILTIN)/clip --out $(BUILTIN)/$(1) \
+		$(DOTNET) $(TRAIN_BIN)/MultiModal.Training.dll train $(1) --out $(BUILTIN)/$(1) \
 			--work artifacts/train/$(1) --resume $(2) $(TRAIN_ARGS) && exit 0; \
 		echo "train-$(1): the run died; resuming from its checkpoint" >&2; \
 	done; exit 1
 endef
 
 train-vision:
-	$(call train_resumable,vision,--steps 3000 --threads 2)
+	$(call train_resumable,vision,--clip $(BUILTIN)/clip --steps 3000 --threads 2)
 
 # The diffusion pipeline's recipe (services/Training/Diffusion, builtin-models/diffusion/README.md): the autoencoder,
 # then the UNet on its latents, conditioned on builtin-models/clip's text tower.
-DIFFUSION_RECIPE := --vae-steps 1200 --unet-steps 2000 --threads 2
+DIFFUSION_RECIPE := --clip $(BUILTIN)/clip --vae-steps 1200 --unet-steps 2000 --threads 2
 train-diffusion:
 	$(call train_resumable,diffusion,$(DIFFUSION_RECIPE))
 

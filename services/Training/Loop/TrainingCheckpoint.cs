@@ -5,14 +5,15 @@ namespace MultiModal.Training.Loop;
 
 /// <summary>
 /// What a run needs to resume: the module's weights (TorchSharp's format), the optimizer's moments and step counts, the
-/// next step and the loss history. Written to a temporary folder, then swapped in, so a kill mid-write keeps the last one.
+/// next step, the loss history and the time spent so far. Written to a temporary folder, then swapped in, so a kill mid-write keeps the last one.
 /// Data and caption draws are functions of (seed, step), so nothing else is needed to continue the same run.
 /// </summary>
 public static class TrainingCheckpoint
 {
     private const string ModelFile = "model.dat", OptimizerFile = "optimizer.safetensors", StateFile = "state.json";
 
-    public sealed record State(int NextStep, List<double> Losses, string Fingerprint);
+    /// <summary><paramref name="Seconds"/>: wall time of the steps before <paramref name="NextStep"/>, over every process that ran them.</summary>
+    public sealed record State(int NextStep, List<double> Losses, string Fingerprint, double Seconds = 0);
 
     public static void Save(string folder, nn.Module model, DecoupledAdamW optimizer, State state)
     {

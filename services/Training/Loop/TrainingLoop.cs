@@ -45,10 +45,10 @@ public sealed class TrainingLoop(nn.Module model, LoopOptions options, string la
         using var optimizer = new DecoupledAdamW(groups, beta1: 0.9, beta2: 0.98, eps: 1e-6);
         var schedule = new CosineSchedule(options.LearningRate, options.WarmupSteps, options.Steps, options.LearningRate / 20);
 
-        var first = 0;
+        var (first, before) = (0, TimeSpan.Zero);
         if (options.Resume && TrainingCheckpoint.TryLoad(checkpointFolder, model, optimizer, fingerprint) is { } state)
         {
-            (first, _losses) = (state.NextStep, state.Losses);
+            (first, _losses, before) = (state.NextStep, state.Losses, TimeSpan.FromSeconds(state.Seconds));
             Console.Error.WriteLine($"{label}: resumed from {checkpointFolder} at step {first}");
         }
 
@@ -72,14 +72,15 @@ public sealed class TrainingLoop(nn.Module model, LoopOptions options, string la
             var last = step + 1 == options.Steps;
             if ((step + 1) % options.CheckpointEvery == 0 || last)
             {
-                TrainingCheckpoint.Save(checkpointFolder, model, optimizer, new TrainingCheckpoint.State(step + 1, _losses, fingerprint));
+                TrainingCheckpoint.Save(checkpointFolder, model, optimizer,
+                    new TrainingCheckpoint.State(step + 1, _losses, fingerprint, (before + progress.Elapsed).TotalSeconds));
                 LossCurvePlot.Save(Path.Combine(options.WorkDirectory, "loss.png"), $"{label}: loss per step", _losses);
             }
         }
         model.eval();
-        Elapsed = progress.Elapsed;
+        Elapsed = before + progress.Elapsed;
     }
 
-    /// <summary>Wall time of this process's steps (not of steps done before a resume).</summary>
+    /// <summary>Wall time of all the run's steps, those of earlier processes included (a resumed run).</summary>
     public TimeSpan Elapsed { get; private set; }
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using MultiModal.Training.Loop;
 using Xunit;
 using static TorchSharp.torch;
@@ -68,11 +69,14 @@ public sealed class ClipTrainingTests
                         throw new IOException("simulated crash at step 4");
                     return b.LossAt(step);
                 }));
+            var saved = JsonSerializer.Deserialize<TrainingCheckpoint.State>(File.ReadAllText(Path.Combine(crashed, "checkpoint", "state.json")))!;
             using var c = new TinyClip(seed: 99);   // other initial weights: all must come from the checkpoint
             var resumed = new TrainingLoop(c.Model, Options(crashed, steps, resume: true), "c", "tiny");
             resumed.Run(c.LossAt);
 
             Assert.Equal(steps, resumed.Losses.Count);
+            Assert.True(saved.NextStep is > 0 and < steps && saved.Seconds > 0, $"checkpoint at step {saved.NextStep} after {saved.Seconds} s");
+            Assert.True(resumed.Elapsed.TotalSeconds > saved.Seconds, "the resumed run's time leaves out the steps before the crash");
             var expected = a.Model.state_dict();
             Assert.All(c.Model.state_dict(), kv => Assert.True(kv.Value.eq(expected[kv.Key]).all().item<bool>(), $"{kv.Key} differs after resuming"));
         }

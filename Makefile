@@ -133,7 +133,7 @@ $(PIL_EVAL)/labels.jsonl: services/ShapesWorld/Python/render_world.py
 
 # The committed CLIP's recipe (builtin-models/clip/README.md): from random weights, patch 8. A second phase starts from
 # a checkpoint with TRAIN_ARGS="--init-from artifacts/train/clip/checkpoint/model.dat --seed 2 ...".
-CLIP_RECIPE := --steps 3000 --patch 8 --threads 2 --other-images $(PIL_EVAL)
+CLIP_RECIPE := --steps 6000 --patch 8 --threads 2 --other-images $(PIL_EVAL)
 train-clip: $(PIL_EVAL)/labels.jsonl
 	$(call train_resumable,clip,$(CLIP_RECIPE))
 
@@ -160,7 +160,7 @@ define train_resumable
 endef
 
 train-vision:
-	$(call train_resumable,vision,--clip $(BUILTIN)/clip --steps 3000 --threads 2)
+	$(call train_resumable,vision,--clip $(BUILTIN)/clip --steps 3000 --features full --threads 1)
 
 # The diffusion pipeline's recipe (services/Training/Diffusion, builtin-models/diffusion/README.md): the autoencoder,
 # then the UNet on its latents, conditioned on builtin-models/clip's text tower.

@@ -16,7 +16,7 @@ public static class TrainingCli
         usage: Training train clip --out <dir> [--work <dir>] [--steps 1000] [--batch 128] [--lr 1e-3] [--warmup 100]
                                    [--seed 1] [--patch 16] [--vision-width 96] [--text-width 64] [--shape-term 0] [--resume] [--init-from <model.dat>] [--eval-count 500] [--other-images <dir>] [--threads 1]
                Training train vision --clip <clip dir> --out <dir> [--work <dir>] [--steps 1200] [--batch 32] [--lr 2e-3] [--warmup 60]
-                                     [--hidden 128] [--layers 2] [--tower-lr-scale 0] [--features default|full] [--seed 1] [--resume] [--eval-count 300] [--threads 1]
+                                     [--hidden 128] [--layers 2] [--tower-lr-scale 0] [--features full|default] [--seed 1] [--resume] [--eval-count 300] [--threads 1]
                Training train diffusion --clip <clip dir> --out <dir> [--work <dir>] [--size 64] [--vae-width 32] [--unet-width 64] [--vae-groups 4] [--unet-groups 8]
                                         [--vae-steps 300] [--unet-steps 1200] [--vae-batch 8] [--batch 24] [--lr 1e-3] [--warmup 50] [--seed 1] [--resume] [--threads 1]
                Training eval diffusion --model <dir> --clip <clip dir> [--steps 20] [--guidance 7.5] [--strength 0.8] [--save <dir>]
@@ -112,7 +112,7 @@ public static class TrainingCli
             Hidden = a.Int("hidden", 128),
             Layers = a.Int("layers", 2),
             TowerLearningRateScale = a.Double("tower-lr-scale", 0),
-            FeatureStrategy = a.String("features") ?? "default",
+            FeatureStrategy = a.String("features") ?? "full",
             Seed = a.Int("seed", 1),
             Resume = a.Flag("resume"),
             EvalCount = a.Int("eval-count", 300),

@@ -26,8 +26,8 @@ public sealed record VisionTrainingOptions
     /// </summary>
     public double TowerLearningRateScale { get; init; }
     public bool FreezeTower => TowerLearningRateScale == 0;
-    /// <summary>vision_feature_select_strategy: "default" (patch rows only, LLaVA-1.5) or "full" (the CLS row too).</summary>
-    public string FeatureStrategy { get; init; } = "default";
+    /// <summary>vision_feature_select_strategy: "full" (the CLS row too: shape 95.0 % against 88.3 %) or "default" (patch rows only, LLaVA-1.5).</summary>
+    public string FeatureStrategy { get; init; } = "full";
     public bool Resume { get; init; }
     /// <summary>Held-out evaluation: scenes 0 … EvalCount − 1 of the set with EvalSeed (training uses Seed).</summary>
     public int EvalCount { get; init; } = 300;

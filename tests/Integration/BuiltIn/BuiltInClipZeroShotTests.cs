@@ -12,16 +12,18 @@ namespace MultiModal.Tests.Integration.BuiltIn;
 /// <summary>
 /// Issue 11: the built-in CLIP knows the shapes world. Zero-shot Classify through the gateway of held-out images (a seed
 /// used neither in training nor in the model card's evaluation) and of images drawn by another program (Python PIL,
-/// committed under pil-world/), top-1: color against the issue's bar (95 %, 8-way); shape against a floor that guards
-/// the committed model (patch 8: measured 82 % on these 100 rendered, 87.5 % on these 64 PIL images through the
-/// service in bfloat16 on a Zen 5; chance is 25 %), a dozen images below. The issue's shape bar (90 %) is not met yet
-/// by the committed CLIP (builtin-models/clip/README.md): raise ShapeBar to 0.90 with a model that meets it.
+/// committed under pil-world/), top-1. Color is held to the issue's bar (95 %, 8-way) on both. Shape: the committed
+/// CLIP (6000 steps, builtin-models/clip/README.md: 95.4 % of 500 rendered, 97.2 % of 500 PIL images in float32)
+/// classified 96.0 % of these 100 rendered and 92.2 % (59) of these 64 PIL images through the service in bfloat16 on a
+/// Zen 5 (float32 in-process: 92.2 % of the 64 too). The rendered set is held to the issue's bar (90 %, six images to
+/// spare); the 64 PIL images to 85 % (four to spare): too few images for the issue's bar to be a stable test, which the
+/// card's 500 PIL images show instead.
 /// </summary>
 public sealed class BuiltInClipZeroShotTests(BuiltInClipFixture fleet, ITestOutputHelper output) : IClassFixture<BuiltInClipFixture>
 {
     private const int HeldOutSeed = 2_000_003;
     private const int HeldOutCount = 100;
-    private const double ColorBar = 0.95, ShapeBar = 0.70;
+    private const double ColorBar = 0.95, ShapeBar = 0.90, PilShapeBar = 0.85;
 
     [Fact]
     public async Task Classify_HeldOutRenderedImages_NamesColorAndShape()
@@ -54,7 +56,7 @@ public sealed class BuiltInClipZeroShotTests(BuiltInClipFixture fleet, ITestOutp
 
         output.WriteLine($"{images.Count} PIL-drawn images: color {color:P1}, shape {shape:P1}");
         Assert.True(color >= ColorBar, $"color accuracy {color:P1} < {ColorBar:P0}");
-        Assert.True(shape >= ShapeBar, $"shape accuracy {shape:P1} < {ShapeBar:P0}");
+        Assert.True(shape >= PilShapeBar, $"shape accuracy {shape:P1} < {PilShapeBar:P0}");
     }
 
     [Fact]

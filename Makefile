@@ -164,7 +164,7 @@ train-vision:
 
 # The diffusion pipeline's recipe (services/Training/Diffusion, builtin-models/diffusion/README.md): the autoencoder,
 # then the UNet on its latents, conditioned on builtin-models/clip's text tower.
-DIFFUSION_RECIPE := --clip $(BUILTIN)/clip --vae-steps 1200 --unet-steps 2000 --threads 2
+DIFFUSION_RECIPE := --clip $(BUILTIN)/clip --vae-steps 1200 --unet-steps 2500 --threads 2
 train-diffusion:
 	$(call train_resumable,diffusion,$(DIFFUSION_RECIPE))
 

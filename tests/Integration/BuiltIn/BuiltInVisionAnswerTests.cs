@@ -57,6 +57,20 @@ public sealed class BuiltInVisionAnswerTests(BuiltInVisionFixture fleet, ITestOu
         Assert.Contains("red circle", described, StringComparison.Ordinal);
     }
 
+    // The README's example: a small red square on blue drawn by Python PIL (another renderer than the training one).
+    [Fact]
+    public async Task Describe_PilDrawnRedSquare_AsTheReadmeShows()
+    {
+        var png = File.ReadAllBytes(Path.Combine(TestPaths.RepoRoot, "tests", "Integration", "BuiltIn", "pil-world", "00001.png"));
+
+        var shape = await AskAsync(png, WorldQuestions.ShapeQuestion);
+        var described = await AskAsync(png, WorldQuestions.DescribeQuestion);
+
+        output.WriteLine($"shape: \"{shape}\"; describe: \"{described}\"");
+        Assert.Equal("a square", shape);
+        Assert.Equal("a small red square on a blue background", described);
+    }
+
     private async Task<string> AskAsync(byte[] png, string question)
     {
         var response = await fleet.Client.DescribeAsync(new DescribeRequest

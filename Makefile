@@ -10,9 +10,9 @@
 #   make run-gateway PORT=<n> CLIP=<url>[,<url>...] [DIFFUSION=...]  the gateway in the foreground
 #   make pack-mm        the `mm` command line as a dotnet tool package in artifacts/mm (cli/; ./mm runs the built one)
 #   make models         small random-weight models (real tokenizers) under models/ (benchmarks, tests; Vision and Diffusion's defaults)
-#   make train-clip     retrains the built-in CLIP (builtin-models/clip) on the shapes world and evaluates it (~17 min on 2 cores)
-#   make train-vision   retrains the built-in LLaVA (builtin-models/vision) from builtin-models/clip's tower and evaluates it (~20 min on 2 cores)
-#   make train-diffusion trains a small SD pipeline of the shapes world (builtin-models/diffusion) on builtin-models/clip's text tower (~45 min on 2 cores)
+#   make train-clip     retrains the built-in CLIP (builtin-models/clip) on the shapes world and evaluates it (~35 min on 2 cores)
+#   make train-vision   retrains the built-in LLaVA (builtin-models/vision) on builtin-models/clip's frozen tower and evaluates it (~9 min, one thread)
+#   make train-diffusion trains a small SD pipeline of the shapes world (builtin-models/diffusion) on builtin-models/clip's text tower (~55 min on 2 cores)
 #   make eval-diffusion  32 prompts (every color x shape) and 32 img2img recolourings, classified by builtin-models/clip
 #   make train-demo     all three built-in models from scratch, then their metrics (train-clip, train-vision, train-diffusion and the evals)
 #   make eval-vision    greedy color/shape answers of builtin-models/vision on 300 held-out rendered images

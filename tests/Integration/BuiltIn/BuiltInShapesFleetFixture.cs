@@ -14,9 +14,7 @@ namespace MultiModal.Tests.Integration.BuiltIn;
 /// </summary>
 public sealed class BuiltInShapesFleetFixture : IAsyncLifetime
 {
-    public static string DiffusionFolder => Environment.GetEnvironmentVariable("BUILTIN_DIFFUSION_MODEL") is { Length: > 0 } folder
-        ? Path.GetFullPath(folder, TestPaths.RepoRoot)
-        : Path.Combine(TestPaths.RepoRoot, "builtin-models", "diffusion");
+    public static string DiffusionFolder => BuiltInFolders.Resolve("diffusion", "BUILTIN_DIFFUSION_MODEL");
 
     public ServiceProcess Clip { get; private set; } = null!;
     public ServiceProcess Diffusion { get; private set; } = null!;

@@ -11,9 +11,7 @@ namespace MultiModal.Tests.Integration.BuiltIn;
 /// </summary>
 public sealed class BuiltInVisionFixture : IAsyncLifetime
 {
-    public static string ModelFolder => Environment.GetEnvironmentVariable("BUILTIN_VISION_MODEL") is { Length: > 0 } folder
-        ? Path.GetFullPath(folder, TestPaths.RepoRoot)
-        : Path.Combine(TestPaths.RepoRoot, "builtin-models", "vision");
+    public static string ModelFolder => BuiltInFolders.Resolve("vision", "BUILTIN_VISION_MODEL");
 
     public ServiceProcess Vision { get; private set; } = null!;
     public ServiceProcess Gateway { get; private set; } = null!;

@@ -30,7 +30,9 @@ public sealed class CliArgs
 
     public int Int(string name, int fallback) => String(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
 
-    public double Double(string name, double fallback) => String(name) is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
+    public double Double(string name, double fallback) => OptionalDouble(name) ?? fallback;
+
+    public double? OptionalDouble(string name) => String(name) is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : null;
 
     public bool Flag(string name)
     {

@@ -17,7 +17,7 @@ public static class TrainingCli
                                    [--seed 1] [--patch 16] [--vision-width 96] [--text-width 64] [--shape-term 0] [--resume] [--init-from <model.dat>] [--eval-count 500] [--other-images <dir>] [--threads 1]
                Training train vision --clip <clip dir> --out <dir> [--work <dir>] [--steps 1200] [--batch 32] [--lr 2e-3] [--warmup 60]
                                      [--hidden 128] [--layers 2] [--tower-lr-scale 0] [--features full|default] [--seed 1] [--resume] [--eval-count 300] [--threads 1]
-               Training train diffusion --clip <clip dir> --out <dir> [--work <dir>] [--size 64] [--vae-width 32] [--unet-width 64] [--vae-groups 4] [--unet-groups 8]
+               Training train diffusion --clip <clip dir> --out <dir> [--work <dir>] [--size 64] [--vae-width 32] [--unet-width 64] [--vae-groups 4] [--unet-groups 8] [--snr-gamma 5]
                                         [--vae-steps 300] [--unet-steps 1200] [--vae-batch 8] [--batch 24] [--lr 1e-3] [--warmup 50] [--seed 1] [--resume] [--threads 1]
                Training eval diffusion --model <dir> --clip <clip dir> [--steps 20] [--guidance 7.5] [--strength 0.8] [--save <dir>]
                Training eval vision --model <dir> [--checkpoint <work>/checkpoint/model.dat] [--count 300] [--seed 1000003] [--images <dir>]
@@ -60,6 +60,19 @@ public static class TrainingCli
         return 2;
     }
 
+    // What every train command does once its options are read: refuse unknown options, check the trained CLIP folder a
+    // model builds on, and set libtorch's intra-op threads. One thread by default: on a shared 2-core machine (load ~20)
+    // libtorch's spinning OpenMP workers made a step 4-5x slower in wall time than one thread (10 steps: 72 s with 2
+    // threads, 16 s with 1).
+    private static void BeginTraining(CliArgs a, string? trainedClipFolder)
+    {
+        var threads = a.Int("threads", 1);
+        a.RejectUnknown();
+        if (trainedClipFolder is not null && !File.Exists(Path.Combine(trainedClipFolder, "config.json")))
+            throw new ArgumentException($"--clip {trainedClipFolder}: no config.json there (expected a trained CLIP folder, e.g. builtin-models/clip)");
+        set_num_threads(threads);
+    }
+
     private static int TrainClip(CliArgs a)
     {
         var output = a.Required("out");
@@ -81,11 +94,7 @@ public static class TrainingCli
             EvalCount = a.Int("eval-count", 500),
             OtherRendererImages = a.String("other-images"),
         };
-        var threads = a.Int("threads", 1);
-        a.RejectUnknown();
-        // One intra-op thread by default: on a shared 2-core machine (load ~20) libtorch's spinning OpenMP workers made
-        // a step 4-5x slower in wall time than one thread (10 steps: 72 s with 2 threads, 16 s with 1).
-        set_num_threads(threads);
+        BeginTraining(a, trainedClipFolder: null);
         var report = ClipTrainer.Train(options);
         Console.WriteLine($"clip: trained in {report.TrainingTime.TotalMinutes:F1} min, loss {report.FirstLoss:F3} -> {report.LastLoss:F3}");
         Console.WriteLine($"clip: held-out rendered {report.HeldOut}");
@@ -117,11 +126,7 @@ public static class TrainingCli
             Resume = a.Flag("resume"),
             EvalCount = a.Int("eval-count", 300),
         };
-        var threads = a.Int("threads", 1);
-        a.RejectUnknown();
-        if (!File.Exists(Path.Combine(options.ClipFolder, "config.json")))
-            throw new ArgumentException($"--clip {options.ClipFolder}: no config.json there (expected a trained CLIP folder, e.g. builtin-models/clip)");
-        set_num_threads(threads);   // see TrainClip
+        BeginTraining(a, options.ClipFolder);
         var report = VisionTrainer.Train(options);
         Console.WriteLine($"vision: trained in {report.TrainingTime.TotalMinutes:F1} min, loss {report.FirstLoss:F3} -> {report.LastLoss:F3}");
         Console.WriteLine($"vision: held-out rendered {report.HeldOut}");
@@ -150,14 +155,13 @@ public static class TrainingCli
             BatchSize = a.Int("batch", 24),
             LearningRate = a.Double("lr", 1e-3),
             WarmupSteps = a.Int("warmup", 50),
+            SnrGamma = a.OptionalDouble("snr-gamma"),
             Seed = a.Int("seed", 1),
             Resume = a.Flag("resume"),
         };
-        var threads = a.Int("threads", 1);
-        a.RejectUnknown();
-        if (!File.Exists(Path.Combine(options.ClipFolder, "config.json")))
-            throw new ArgumentException($"--clip {options.ClipFolder}: no config.json there (expected a trained CLIP folder, e.g. builtin-models/clip)");
-        set_num_threads(threads);   // see TrainClip
+        if (options.SnrGamma is <= 0)
+            throw new ArgumentException($"--snr-gamma {options.SnrGamma}: must be positive (5 is Min-SNR's usual choice)");
+        BeginTraining(a, options.ClipFolder);
         var report = DiffusionTrainer.Train(options);
         Console.WriteLine($"diffusion: autoencoder {report.VaeTime.TotalMinutes:F1} min, loss {report.VaeFirstLoss:F4} -> {report.VaeLastLoss:F4}; scaling_factor {report.ScalingFactor:F4}");
         Console.WriteLine($"diffusion: unet {report.UnetTime.TotalMinutes:F1} min, loss {report.UnetFirstLoss:F4} -> {report.UnetLastLoss:F4}");
@@ -174,10 +178,11 @@ public static class TrainingCli
         var save = a.String("save");
         var strength = a.Double("strength", 0.8);
         a.RejectUnknown();
-        var result = DiffusionEvaluation.Run(folder, clip, steps, guidance, save);
+        using var evaluation = new DiffusionEvaluation(folder, clip);
+        var result = evaluation.Run(steps, guidance, save);
         Console.WriteLine($"diffusion: 32 prompts (every color x shape, seed = index), {steps} steps, guidance {guidance}, classified by {clip}: {result}");
         Console.Write(result.Breakdown());
-        var recolor = DiffusionEvaluation.Run(folder, clip, steps, guidance, save is null ? null : Path.Combine(save, "img2img"), strength);
+        var recolor = evaluation.Run(steps, guidance, save is null ? null : Path.Combine(save, "img2img"), strength);
         Console.WriteLine($"diffusion: recolouring (img2img at strength {strength} from the same shape in the next color): {recolor.Count} images, " +
             $"took the prompt's color {recolor.ColorAccuracy:P1}, kept the shape {recolor.ShapeAccuracy:P1}");
         return 0;

@@ -45,7 +45,7 @@ public static class DiffusionTrainer
         {
             var batch = batches.At(o.VaeSteps + step);   // other scenes than the autoencoder's (its batches are no larger)
             var (latents, states) = Condition(vae, vaeConfig.ScalingFactor, text, batch);
-            return DiffusionLosses.NoisePrediction(unet, latents, states, alphasCumprod, new Generator((ulong)step, CPU));
+            return DiffusionLosses.NoisePrediction(unet, latents, states, alphasCumprod, new Generator((ulong)step, CPU), o.SnrGamma);
         });
 
         var report = new DiffusionTrainingReport(vaeLoop.Elapsed, vaeLoop.Losses.Take(10).Average(), vaeLoop.Losses.TakeLast(50).Average(),

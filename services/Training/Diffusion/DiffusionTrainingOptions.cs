@@ -23,12 +23,20 @@ public sealed record DiffusionTrainingOptions
     public double GradientClip { get; init; } = 1.0;
     /// <summary>Weight of the posterior's KL term (per latent element) in the autoencoder's loss.</summary>
     public double KlWeight { get; init; } = 1e-3;
+    /// <summary>Min-SNR-γ weighting of the UNet's loss (<see cref="DiffusionLosses.NoisePrediction"/>); none: plain MSE.</summary>
+    public double? SnrGamma { get; init; }
     public int CheckpointEvery { get; init; } = 100;
     public int Seed { get; init; } = 1;
     public bool Resume { get; init; }
 
-    /// <summary>What must match for a stage's checkpoint to be resumed.</summary>
-    public string Fingerprint(string stage) =>
-        $"diffusion {stage} clip={Path.GetFullPath(ClipFolder)} size={ImageSize} vae={VaeWidth}/{VaeGroups} unet={UnetWidth}/{UnetGroups} vae-steps={VaeSteps} " +
-        $"unet-steps={UnetSteps} batch={VaeBatchSize}/{BatchSize} lr={LearningRate} warmup={WarmupSteps} wd={WeightDecay} clip={GradientClip} kl={KlWeight} seed={Seed}";
+    /// <summary>What must match for a stage's checkpoint to be resumed: the options that shape that stage (the UNet's
+    /// include the autoencoder's, which makes its latents), so a new UNet recipe resumes a finished autoencoder.</summary>
+    public string Fingerprint(string stage)
+    {
+        var vae = $"diffusion vae size={ImageSize} vae={VaeWidth}/{VaeGroups} vae-steps={VaeSteps} batch={VaeBatchSize} " +
+            $"lr={LearningRate} warmup={WarmupSteps} wd={WeightDecay} clip={GradientClip} kl={KlWeight} seed={Seed}";
+        return stage == "vae"
+            ? vae
+            : $"{vae}; unet clip={Path.GetFullPath(ClipFolder)} unet={UnetWidth}/{UnetGroups} unet-steps={UnetSteps} batch={BatchSize} snr-gamma={SnrGamma}";
+    }
 }

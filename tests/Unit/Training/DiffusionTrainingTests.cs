@@ -39,6 +39,50 @@ public sealed class DiffusionTrainingTests
         Assert.All(diffusion.Vae.parameters(), p => Assert.Null(p.grad));   // the autoencoder only encodes here
     }
 
+    // Min-SNR-γ: SNR = ᾱ / (1 − ᾱ); ᾱ = 0.9 → SNR 9 → weight 5/9 at γ = 5; ᾱ = 0.5 → SNR 1 → 1; ᾱ = 0.1 → SNR 1/9 → 1.
+    [Fact]
+    public void MinSnrWeights_Gamma5_ClipOnlyTheCleanTimesteps()
+    {
+        using var alphaBar = tensor(new[] { 0.9, 0.5, 0.1 });
+
+        using var weights = DiffusionLosses.MinSnrWeights(alphaBar, gamma: 5);
+
+        var values = weights.data<double>().ToArray();
+        Assert.Equal(5.0 / 9, values[0], 12);
+        Assert.Equal(1.0, values[1], 12);
+        Assert.Equal(1.0, values[2], 12);
+    }
+
+    // The autoencoder's checkpoint depends only on what shapes it, so a new UNet recipe resumes a finished autoencoder;
+    // the UNet's includes the autoencoder's (its latents come from it).
+    [Fact]
+    public void Fingerprint_UnetRecipeChange_KeepsTheAutoencoderStage()
+    {
+        var before = new DiffusionTrainingOptions { ClipFolder = "clip", OutputFolder = "out", WorkDirectory = "work" };
+        var newUnetRecipe = before with { UnetSteps = 4000, SnrGamma = 5 };
+        var newAutoencoder = before with { VaeSteps = 1500 };
+
+        Assert.Equal(before.Fingerprint("vae"), newUnetRecipe.Fingerprint("vae"));
+        Assert.NotEqual(before.Fingerprint("unet"), newUnetRecipe.Fingerprint("unet"));
+        Assert.NotEqual(before.Fingerprint("vae"), newAutoencoder.Fingerprint("vae"));
+        Assert.NotEqual(before.Fingerprint("unet"), newAutoencoder.Fingerprint("unet"));
+    }
+
+    // A γ above every timestep's SNR weights nothing: the same draw of timesteps and noise gives the plain MSE.
+    [Fact]
+    public void NoisePrediction_GammaAboveEverySnr_EqualsPlainMse()
+    {
+        using var diffusion = new TinyDiffusion(seed: 38);
+        var (latents, states) = diffusion.ConditionAt(0);
+        diffusion.Unet.eval();
+
+        using var plain = DiffusionLosses.NoisePrediction(diffusion.Unet, latents, states, diffusion.AlphasCumprod, new Generator(7, CPU));
+        using var weighted = DiffusionLosses.NoisePrediction(diffusion.Unet, latents, states, diffusion.AlphasCumprod, new Generator(7, CPU),
+            snrGamma: 1e9);
+
+        Assert.Equal(plain.item<float>(), weighted.item<float>(), 1e-6f);
+    }
+
     // The backward of every serving module the autoencoder uses (convolutions with 3 and 4 channels, GroupNorm, the
     // mid-block's attention, nearest upsampling) against the same graph in float64: a float32 gradient carries a
     // relative error of ~1e-6 per operation, so 1e-3 over the whole parameter tensor leaves room for depth and
@@ -155,7 +199,8 @@ public sealed class DiffusionTrainingTests
 
             // eval diffusion: every color × shape prompt generated once and classified by the CLIP folder
             var saved = Path.Combine(root, "generated");
-            var scores = DiffusionEvaluation.Run(options.OutputFolder, clip.Folder, steps: 2, guidance: 3.0, saved);
+            using var evaluation = new DiffusionEvaluation(options.OutputFolder, clip.Folder);
+            var scores = evaluation.Run(steps: 2, guidance: 3.0, saved);
             Assert.Equal(32, scores.Count);
             Assert.Equal(32, Directory.GetFiles(saved, "*.png").Length);
             Assert.Contains(Directory.GetFiles(saved), f => f.EndsWith("-a-red-circle.png", StringComparison.Ordinal));

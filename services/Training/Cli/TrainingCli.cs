@@ -19,7 +19,7 @@ public static class TrainingCli
                                      [--hidden 128] [--layers 2] [--tower-lr-scale 0] [--features full|default] [--seed 1] [--resume] [--eval-count 300] [--threads 1]
                Training train diffusion --clip <clip dir> --out <dir> [--work <dir>] [--size 64] [--vae-width 32] [--unet-width 64] [--vae-groups 4] [--unet-groups 8] [--snr-gamma 5]
                                         [--vae-steps 300] [--unet-steps 1200] [--vae-batch 8] [--batch 24] [--lr 1e-3] [--warmup 50] [--seed 1] [--resume] [--threads 1]
-               Training eval diffusion --model <dir> --clip <clip dir> [--steps 20] [--guidance 7.5] [--strength 0.8] [--save <dir>]
+               Training eval diffusion --model <dir> --clip <clip dir> [--steps 20] [--guidance 7.5] [--strength 0.8] [--round-trip 64] [--save <dir>]
                Training eval vision --model <dir> [--checkpoint <work>/checkpoint/model.dat] [--count 300] [--seed 1000003] [--images <dir>]
                Training eval clip --model <dir> [--checkpoint <work>/checkpoint/model.dat] [--count 500] [--seed 1000003] [--images <dir>]
                                   [--templates trained|heldout] [--by-size]
@@ -177,6 +177,7 @@ public static class TrainingCli
         var guidance = a.Double("guidance", 7.5);
         var save = a.String("save");
         var strength = a.Double("strength", 0.8);
+        var roundTripCount = a.Int("round-trip", 64);
         a.RejectUnknown();
         using var evaluation = new DiffusionEvaluation(folder, clip);
         var result = evaluation.Run(steps, guidance, save);
@@ -185,6 +186,10 @@ public static class TrainingCli
         var recolor = evaluation.Run(steps, guidance, save is null ? null : Path.Combine(save, "img2img"), strength);
         Console.WriteLine($"diffusion: recolouring (img2img at strength {strength} from the same shape in the next color): {recolor.Count} images, " +
             $"took the prompt's color {recolor.ColorAccuracy:P1}, kept the shape {recolor.ShapeAccuracy:P1}");
+        var (rendered, roundTrip) = evaluation.RoundTrip(roundTripCount, save is null ? null : Path.Combine(save, "round-trip"));
+        Console.WriteLine($"diffusion: held-out scenes rendered at {evaluation.ImageSize} px, classified as rendered: {rendered}");
+        Console.WriteLine($"diffusion: the same through the autoencoder (encode, decode; the ceiling of the checks above): {roundTrip}");
+        Console.Write(roundTrip.Breakdown());
         return 0;
     }
 

@@ -204,6 +204,12 @@ public sealed class DiffusionTrainingTests
             Assert.Equal(32, scores.Count);
             Assert.Equal(32, Directory.GetFiles(saved, "*.png").Length);
             Assert.Contains(Directory.GetFiles(saved), f => f.EndsWith("-a-red-circle.png", StringComparison.Ordinal));
+
+            // the autoencoder's ceiling: the same held-out scenes as rendered and through encode/decode, saved by name
+            var (rendered, roundTrip) = evaluation.RoundTrip(count: 3, Path.Combine(root, "round-trip"));
+            Assert.Equal(3, rendered.Count);
+            Assert.Equal(3, roundTrip.Count);
+            Assert.Equal(3, Directory.GetFiles(Path.Combine(root, "round-trip"), "*.png").Length);
         }
         finally
         {

@@ -17,7 +17,7 @@ public static class TrainingCli
                                    [--seed 1] [--patch 16] [--vision-width 96] [--text-width 64] [--shape-term 0] [--resume] [--init-from <model.dat>] [--eval-count 500] [--other-images <dir>] [--threads 1]
                Training train vision --clip <clip dir> --out <dir> [--work <dir>] [--steps 1200] [--batch 32] [--lr 2e-3] [--warmup 60]
                                      [--hidden 128] [--layers 2] [--tower-lr-scale 0] [--features full|default] [--seed 1] [--resume] [--eval-count 300] [--threads 1]
-               Training train diffusion --clip <clip dir> --out <dir> [--work <dir>] [--size 64] [--vae-width 32] [--unet-width 64] [--vae-groups 4] [--unet-groups 8] [--snr-gamma 5]
+               Training train diffusion --clip <clip dir> --out <dir> [--work <dir>] [--size 64] [--vae-width 32] [--unet-width 64] [--unet-layers 1] [--vae-groups 4] [--unet-groups 8] [--snr-gamma 5]
                                         [--vae-steps 300] [--unet-steps 1200] [--vae-batch 8] [--batch 24] [--lr 1e-3] [--warmup 50] [--seed 1] [--resume] [--threads 1]
                Training eval diffusion --model <dir> --clip <clip dir> [--steps 20] [--guidance 7.5] [--strength 0.8] [--round-trip 64] [--save <dir>]
                Training eval vision --model <dir> [--checkpoint <work>/checkpoint/model.dat] [--count 300] [--seed 1000003] [--images <dir>]
@@ -147,6 +147,7 @@ public static class TrainingCli
             ImageSize = a.Int("size", 64),
             VaeWidth = a.Int("vae-width", 32),
             UnetWidth = a.Int("unet-width", 64),
+            UnetLayers = a.Int("unet-layers", 1),
             VaeGroups = a.Int("vae-groups", 4),
             UnetGroups = a.Int("unet-groups", 8),
             VaeSteps = a.Int("vae-steps", 300),

@@ -37,7 +37,7 @@ public static class DiffusionTrainer
             p.requires_grad = false;
 
         vaeConfig = vaeConfig with { ScalingFactor = LatentScale(vae, batches, o.VaeSteps) };
-        using var unet = new UNet2DConditionModel(DiffusionWorldConfig.Unet(o.ImageSize / vaeConfig.ScaleFactor, o.UnetWidth, text.Config.HiddenSize, o.UnetGroups));
+        using var unet = new UNet2DConditionModel(DiffusionWorldConfig.Unet(o.ImageSize / vaeConfig.ScaleFactor, o.UnetWidth, text.Config.HiddenSize, o.UnetGroups, o.UnetLayers));
         KitWeights.Randomize(unet, o.Seed + 1);
         var alphasCumprod = NoiseSchedules.AlphasCumprod(SdKit.Sd15Schedule);   // what the folder's scheduler file states
         var unetLoop = new TrainingLoop(unet, Loop(o, o.UnetSteps, "unet"), "diffusion unet", o.Fingerprint("unet"));

@@ -10,6 +10,8 @@ public sealed record DiffusionTrainingOptions
     public int ImageSize { get; init; } = 64;
     public int VaeWidth { get; init; } = 32;
     public int UnetWidth { get; init; } = 64;
+    /// <summary>ResNet (and, on the cross-attention level, transformer) layers per UNet block, diffusers' layers_per_block.</summary>
+    public int UnetLayers { get; init; } = 1;
     /// <summary>GroupNorm groups of the autoencoder and of the UNet (see <see cref="DiffusionWorldConfig"/>).</summary>
     public int VaeGroups { get; init; } = 4;
     public int UnetGroups { get; init; } = 8;
@@ -37,6 +39,6 @@ public sealed record DiffusionTrainingOptions
             $"lr={LearningRate} warmup={WarmupSteps} wd={WeightDecay} clip={GradientClip} kl={KlWeight} seed={Seed}";
         return stage == "vae"
             ? vae
-            : $"{vae}; unet clip={Path.GetFullPath(ClipFolder)} unet={UnetWidth}/{UnetGroups} unet-steps={UnetSteps} batch={BatchSize} snr-gamma={SnrGamma}";
+            : $"{vae}; unet clip={Path.GetFullPath(ClipFolder)} unet={UnetWidth}/{UnetGroups} unet-layers={UnetLayers} unet-steps={UnetSteps} batch={BatchSize} snr-gamma={SnrGamma}";
     }
 }

@@ -24,11 +24,11 @@ public static class DiffusionWorldConfig
     };
 
     /// <summary>The denoiser over the autoencoder's latents, conditioned on text states <paramref name="crossAttentionDim"/> wide.</summary>
-    public static UNet2DConditionConfig Unet(int latentSize, int width, int crossAttentionDim, int groups) => new()
+    public static UNet2DConditionConfig Unet(int latentSize, int width, int crossAttentionDim, int groups, int layersPerBlock = 1) => new()
     {
         SampleSize = latentSize,
         BlockOutChannels = [width, 2 * width],
-        LayersPerBlock = new(1),
+        LayersPerBlock = new(layersPerBlock),
         DownBlockTypes = ["CrossAttnDownBlock2D", "DownBlock2D"],
         UpBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D"],
         CrossAttentionDim = new(crossAttentionDim),

@@ -1,5 +1,6 @@
 using MultiModal.Models.Pipelines;
 using MultiModal.Models.Schedulers;
+using MultiModal.Models.Unet;
 using MultiModal.Training.Diffusion;
 using MultiModal.Training.Loop;
 using TorchSharp;
@@ -59,13 +60,30 @@ public sealed class DiffusionTrainingTests
     public void Fingerprint_UnetRecipeChange_KeepsTheAutoencoderStage()
     {
         var before = new DiffusionTrainingOptions { ClipFolder = "clip", OutputFolder = "out", WorkDirectory = "work" };
-        var newUnetRecipe = before with { UnetSteps = 4000, SnrGamma = 5 };
+        var newUnetRecipe = before with { UnetSteps = 4000, SnrGamma = 5, UnetLayers = 2 };
         var newAutoencoder = before with { VaeSteps = 1500 };
 
         Assert.Equal(before.Fingerprint("vae"), newUnetRecipe.Fingerprint("vae"));
         Assert.NotEqual(before.Fingerprint("unet"), newUnetRecipe.Fingerprint("unet"));
         Assert.NotEqual(before.Fingerprint("vae"), newAutoencoder.Fingerprint("vae"));
         Assert.NotEqual(before.Fingerprint("unet"), newAutoencoder.Fingerprint("unet"));
+    }
+
+    // --unet-layers is diffusers' layers_per_block: that many resnets (and transformers on the cross-attention level) per
+    // down block, one more per up block, under the state-dict keys a diffusers checkpoint of that config has.
+    [Fact]
+    public void UnetConfig_TwoLayersPerBlock_HasDiffusersKeysForEachLayer()
+    {
+        using var unet = new UNet2DConditionModel(DiffusionWorldConfig.Unet(latentSize: 4, width: 32, crossAttentionDim: 32, groups: 8, layersPerBlock: 2));
+        var keys = unet.state_dict().Keys.ToHashSet();
+
+        Assert.Contains("down_blocks.0.resnets.1.conv1.weight", keys);
+        Assert.Contains("down_blocks.0.attentions.1.proj_in.weight", keys);
+        Assert.Contains("down_blocks.1.resnets.1.conv1.weight", keys);
+        Assert.DoesNotContain("down_blocks.0.resnets.2.conv1.weight", keys);
+        Assert.Contains("up_blocks.0.resnets.2.conv1.weight", keys);
+        Assert.Contains("up_blocks.1.attentions.2.proj_in.weight", keys);
+        Assert.DoesNotContain("up_blocks.1.resnets.3.conv1.weight", keys);
     }
 
     // A γ above every timestep's SNR weights nothing: the same draw of timesteps and noise gives the plain MSE.

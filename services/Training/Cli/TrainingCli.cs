@@ -162,6 +162,8 @@ public static class TrainingCli
         };
         if (options.SnrGamma is <= 0)
             throw new ArgumentException($"--snr-gamma {options.SnrGamma}: must be positive (5 is Min-SNR's usual choice)");
+        if (options.UnetLayers < 1)
+            throw new ArgumentException($"--unet-layers {options.UnetLayers}: a UNet block needs at least one layer");
         BeginTraining(a, options.ClipFolder);
         var report = DiffusionTrainer.Train(options);
         Console.WriteLine($"diffusion: autoencoder {report.VaeTime.TotalMinutes:F1} min, loss {report.VaeFirstLoss:F4} -> {report.VaeLastLoss:F4}; scaling_factor {report.ScalingFactor:F4}");

@@ -1,0 +1,29 @@
+using MultiModal.Training.Cli;
+using Xunit;
+
+namespace MultiModal.Tests.Unit.Training;
+
+/// <summary>The training command line refuses options that cannot make a model, before any training starts.</summary>
+public sealed class TrainingCliTests
+{
+    [Theory]
+    [InlineData("--unet-layers", "0", "--unet-layers 0: a UNet block needs at least one layer")]
+    [InlineData("--snr-gamma", "-1", "--snr-gamma -1: must be positive")]
+    public void TrainDiffusion_ImpossibleOption_ExitsWithUsageErrorNamingIt(string option, string value, string expected)
+    {
+        var errors = new StringWriter();
+        var before = Console.Error;
+        Console.SetError(errors);
+        try
+        {
+            var code = TrainingCli.Run(["train", "diffusion", "--clip", "no-such-clip", "--out", "no-such-out", option, value]);
+
+            Assert.Equal(2, code);
+            Assert.Contains(expected, errors.ToString());
+        }
+        finally
+        {
+            Console.SetError(before);
+        }
+    }
+}

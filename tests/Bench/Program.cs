@@ -12,6 +12,8 @@ using MultiModal.Tests.Bench;
 //        MultiModal.Tests.Bench --peers <anchors onnx dir> [--clip <clip-folder>] [--sd <sd15-folder>] [--only clip,unet,vae|sd]
 //                                   [--rounds 7] [--sd-rounds 3] [--torch-logs <kit log dir>]
 //        MultiModal.Tests.Bench --overload <models-folder> [--seconds 60] [--services clip,vision,diffusion]
+//        MultiModal.Tests.Bench --gemm [--rounds 15]
+//        MultiModal.Tests.Bench --clip-packing <clip-folder> [--rounds 9]
 //        MultiModal.Tests.Bench --gateway <clip-folder> [--rounds 5] [--window-seconds 2]
 // oneMKL's vendor dispatch and NNPACK off before the first tensor op, as every service does (TorchRuntime).
 MultiModal.Models.Runtime.TorchRuntime.Initialize();
@@ -20,6 +22,16 @@ if (Option("--peers") is { } onnxDir)
     return MultiModal.Tests.Bench.Peers.PeersBench.Run(new MultiModal.Tests.Bench.Peers.PeersBench.Options(Path.GetFullPath(onnxDir),
         Option("--clip") is { } c ? Path.GetFullPath(c) : null, Option("--sd") is { } s ? Path.GetFullPath(s) : null,
         MultiModal.Tests.Bench.Peers.PeersBench.Sections(Option("--only")), Int("--rounds", 7), Int("--sd-rounds", 3), Option("--torch-logs")));
+}
+if (Option("--clip-packing") is { } packingFolder)
+{
+    PackingBench.Run(Path.GetFullPath(packingFolder), Int("--rounds", 9));
+    return 0;
+}
+if (args.Contains("--gemm"))
+{
+    GemmBench.Run(Int("--rounds", 15));
+    return 0;
 }
 if (args.Contains("--gemv"))
 {

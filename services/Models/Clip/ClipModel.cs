@@ -6,6 +6,7 @@
 // position_ids are computed, not stored (they are a non-persistent buffer in 4.36, ignored when a checkpoint has them).
 using TorchSharp;
 using MultiModal.Models.Layers;
+using MultiModal.Models.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -375,15 +376,15 @@ public sealed class ClipModel : Module
     public Parameter LogitScaleParameter => logit_scale;
 
     /// <summary>
-    /// Packs the encoder layers' float32 CPU weights for oneMKL (see <see cref="PackedLinear"/>): batch-1 forwards
-    /// 1.4-1.7x faster in their products, for a second copy of those weights in memory. For models that only serve;
-    /// switching the model to training drops the packs.
+    /// Packs the encoder layers' float32 CPU weights (see <see cref="PackedLinear"/>; <see cref="LinearPackings.Default"/>
+    /// when no <paramref name="packing"/> is named): faster batch-1 products for a second copy of those weights in
+    /// memory. For models that only serve; switching the model to training drops the packs.
     /// </summary>
-    public void PackForInference()
+    public void PackForInference(LinearPacking? packing = null)
     {
         foreach (var (_, module) in named_modules())
             if (module is PackedLinear linear)
-                linear.PackForInference();
+                linear.PackForInference(packing);
     }
 
     /// <summary>exp(logit_scale), the factor CLIPModel.forward applies to cosine similarities.</summary>

@@ -1,8 +1,9 @@
 // torch.nn.Linear (weight (out, in), bias (out)) with the same state-dict keys and default init, which a serving runner
-// may pack for inference on the CPU: float32 products then go through oneMKL's packed GEMM (MklPackedMatrix), W packed
-// once instead of on every call. Everything else (no pack, a graph being recorded, other dtypes or devices) is
-// functional.linear. The pack is a copy: it is dropped when the module is switched to training, and a runner packs only
-// models it will not train.
+// may pack for inference on the CPU: float32 products then go through a second copy of W packed once (LinearPacking:
+// oneMKL's packed GEMM, or the panel kernel for products of few rows) instead of libtorch re-packing W on every call.
+// Everything else (no pack, a graph being recorded, other dtypes or devices, more rows than the panels take) is
+// functional.linear. The pack is dropped when the module is switched to training, and a runner packs only models it
+// will not train.
 using MultiModal.Models.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -11,12 +12,13 @@ using static TorchSharp.torch.nn;
 
 namespace MultiModal.Models.Layers;
 
-/// <summary>A linear layer whose float32 CPU products can use a weight packed once for oneMKL.</summary>
+/// <summary>A linear layer whose float32 CPU products can use a weight packed once.</summary>
 public sealed class PackedLinear : Module<Tensor, Tensor>
 {
     private readonly Parameter weight;
     private readonly Parameter? bias;
     private MklPackedMatrix? _packed;
+    private PanelPackedMatrix? _panels;
 
     public PackedLinear(long inFeatures, long outFeatures, bool hasBias = true, Device? device = null) : base(nameof(PackedLinear))
     {
@@ -28,22 +30,37 @@ public sealed class PackedLinear : Module<Tensor, Tensor>
     }
 
     /// <summary>Whether products currently go through the packed weight.</summary>
-    public bool IsPacked => _packed is not null;
+    public bool IsPacked => _packed is not null || _panels is not null;
 
     // input: (…, in) → (…, out)
-    public override Tensor forward(Tensor input) =>
-        _packed is not null && !is_grad_enabled() && input.device_type == DeviceType.CPU && input.dtype == ScalarType.Float32
-            ? _packed.Multiply(input, bias)
+    public override Tensor forward(Tensor input)
+    {
+        if ((_packed is null && _panels is null) || is_grad_enabled() || input.device_type != DeviceType.CPU || input.dtype != ScalarType.Float32)
+            return functional.linear(input, weight, bias);
+        if (_packed is not null)
+            return _packed.Multiply(input, bias);
+        return input.numel() / weight.shape[1] <= PanelPackedMatrix.MaxRows
+            ? _panels!.Multiply(input, bias, get_num_threads())
             : functional.linear(input, weight, bias);
+    }
 
     /// <summary>
-    /// Packs the weight when it is float32 on the CPU and oneMKL's packed GEMM is there; otherwise nothing changes.
-    /// Call after loading, for a model that only serves.
+    /// Packs the weight when it is float32 on the CPU and the packing can run here (<see cref="LinearPackings.Default"/>
+    /// when none is named); otherwise nothing changes. Call after loading, for a model that only serves.
     /// </summary>
-    public void PackForInference()
+    public void PackForInference(LinearPacking? packing = null)
     {
-        if (_packed is null && weight.device_type == DeviceType.CPU && weight.dtype == ScalarType.Float32 && MklPackedMatrix.Available)
-            _packed = MklPackedMatrix.Pack(weight);
+        if (IsPacked || weight.device_type != DeviceType.CPU || weight.dtype != ScalarType.Float32)
+            return;
+        switch (packing ?? LinearPackings.Default)
+        {
+            case LinearPacking.OneMkl when MklPackedMatrix.Available:
+                _packed = MklPackedMatrix.Pack(weight);
+                break;
+            case LinearPacking.Panels when PanelPackedMatrix.Supported:
+                _panels = PanelPackedMatrix.Pack(weight);
+                break;
+        }
     }
 
     public override void train(bool on = true)
@@ -63,5 +80,7 @@ public sealed class PackedLinear : Module<Tensor, Tensor>
     {
         _packed?.Dispose();
         _packed = null;
+        _panels?.Dispose();
+        _panels = null;
     }
 }

@@ -1,4 +1,6 @@
 using MultiModal.Models.Clip;
+using MultiModal.Models.Layers;
+using MultiModal.Models.Runtime;
 using MultiModal.Tests.Testing;
 using TorchSharp;
 using Xunit;
@@ -93,12 +95,15 @@ public sealed class ClipModelGoldenTests : IClassFixture<ClipModelGoldenTests.Ti
         TensorAssert.Close(_clip.Golden["logits_per_text"], logitsPerImage.t(), Atol, Rtol, "logits_per_text");
     }
 
-    [Fact]
-    public void Features_ModelPackedForInference_MatchGetTextAndImageFeatures()
+    [Theory]
+    [InlineData(LinearPacking.OneMkl)]
+    [InlineData(LinearPacking.Panels)]
+    public void Features_ModelPackedForInference_MatchGetTextAndImageFeatures(LinearPacking packing)
     {
-        // The serving path: ClipEngine packs the encoders' float32 weights for oneMKL's packed GEMM.
+        // The serving path: ClipEngine packs the encoders' float32 weights (LinearPackings.Default picks one per CPU).
         using var packed = ClipCheckpoint.Load(TestPaths.Fixture("tiny-clip", "model"), CPU, ScalarType.Float32);
-        packed.PackForInference();
+        packed.PackForInference(packing);
+        Assert.True(packed.named_modules().Select(m => m.module).OfType<PackedLinear>().All(l => l.IsPacked), $"{packing} packs every encoder linear");
         using var scope = NewDisposeScope();
         using var _ = inference_mode();
         var image = packed.GetImageFeatures(_clip.Golden["pixel_values"]);

@@ -79,6 +79,9 @@ public sealed unsafe class PanelPackedMatrix : IDisposable
     public Tensor Multiply(Tensor input, Tensor? bias, int threads)
     {
         ObjectDisposedException.ThrowIf(_panels is null, this);
+        // The kernel reads x by address: a wrong width would read past it, where linear would throw.
+        if (input.dim() < 1 || input.shape[^1] != K || input.dtype != ScalarType.Float32 || input.device_type != DeviceType.CPU)
+            throw new ArgumentException($"Multiplies float32 CPU rows of {K}; got {input.dtype} {input.device_type} ({string.Join(", ", input.shape)}).");
         using var x = input.contiguous();
         var m = checked((int)(x.numel() / K));
         using var b = bias?.contiguous();

@@ -39,6 +39,15 @@ public sealed class PanelPackedMatrixTests
     }
 
     [Fact]
+    public void Multiply_RowsOfAnotherWidth_ThrowsInsteadOfReadingPastThem()
+    {
+        using var packed = PanelPackedMatrix.Pack(ones(16, 8));
+
+        var error = Assert.Throws<ArgumentException>(() => packed.Multiply(ones(3, 7), null, 1));
+        Assert.Contains("rows of 8", error.Message);
+    }
+
+    [Fact]
     public void Multiply_AfterDispose_Throws()
     {
         var packed = PanelPackedMatrix.Pack(ones(16, 8));

@@ -28,9 +28,15 @@ if (Option("--clip-packing") is { } packingFolder)
     PackingBench.Run(Path.GetFullPath(packingFolder), Int("--rounds", 9));
     return 0;
 }
+if (Option("--clip-loop") is { } loopFolder)
+{
+    ClipLoopBench.Run(Path.GetFullPath(loopFolder), Option("--tower") ?? "image", Int("--batch", 1),
+        TimeSpan.FromSeconds(double.Parse(Option("--seconds") ?? "20", CultureInfo.InvariantCulture)));
+    return 0;
+}
 if (args.Contains("--gemm"))
 {
-    GemmBench.Run(Int("--rounds", 15));
+    GemmBench.Run(Int("--rounds", 15), Int("--weights", 12));
     return 0;
 }
 if (args.Contains("--gemv"))

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics.X86;
+
 namespace MultiModal.Models.Runtime;
 
 /// <summary>
@@ -18,8 +20,17 @@ public static class CpuFeatures
     /// <summary>Whether bf16 matrix products run natively (avx512_bf16 or AMX), so bf16 can be faster than float32.</summary>
     public static bool HasNativeBf16 => HasAvx512Bf16 || HasAmxBf16;
 
+    /// <summary>Whether CPUID's vendor string is "GenuineIntel".</summary>
+    public static bool IsGenuineIntel => X86Base.IsSupported && VendorIsIntel();
+
     /// <summary>The CPU's model name ("model name" in /proc/cpuinfo), or "unknown".</summary>
     public static string ModelName => Info.Value.Model;
+
+    private static bool VendorIsIntel()
+    {
+        var (_, ebx, ecx, edx) = X86Base.CpuId(0, 0);
+        return ebx == 0x756E6547 && edx == 0x49656E69 && ecx == 0x6C65746E;   // "Genu" "ineI" "ntel"
+    }
 
     private static (string, HashSet<string>) Read()
     {

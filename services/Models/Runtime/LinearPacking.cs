@@ -1,5 +1,3 @@
-using System.Runtime.Intrinsics;
-
 namespace MultiModal.Models.Runtime;
 
 /// <summary>How a serving model's float32 CPU linear layers hold a second, packed copy of their weights.</summary>
@@ -19,10 +17,16 @@ public enum LinearPacking
 public static class LinearPackings
 {
     /// <summary>
-    /// Panels on CPUs with AVX2 and FMA but no AVX-512, where they were measured ahead of oneMKL's pack at CLIP's
-    /// batch-1 shapes (tests/Bench/README.md, "Panel kernel"); oneMKL's pack where AVX-512 runs (its packed sgemm was
-    /// measured there, the AVX2 panel kernel was not) or the kernel cannot.
+    /// Panels where they were measured ahead of oneMKL's pack at CLIP's batch-1 shapes (tests/Bench/README.md, "Panel
+    /// kernel"): CPUs with AVX2 but no AVX-512 (a Zen 3: image b1 0.74×, text b1 0.77× the time) and Intel CPUs with
+    /// AVX-512 (a Xeon, family 6 model 207: image b1 0.88–0.93×, text b1 0.98–1.03×). oneMKL's pack on other AVX-512
+    /// CPUs (AMD Zen 4/5, where it ran at 310 GFLOP/s at 50 rows and the AVX-512 panel kernel has not been measured) and
+    /// where no panel kernel runs.
     /// </summary>
-    public static LinearPacking Default =>
-        PanelPackedMatrix.Supported && !Vector512.IsHardwareAccelerated ? LinearPacking.Panels : LinearPacking.OneMkl;
+    public static LinearPacking Default => PanelKernels.Widest switch
+    {
+        PanelKernel.Avx2 => LinearPacking.Panels,
+        PanelKernel.Avx512 when CpuFeatures.IsGenuineIntel => LinearPacking.Panels,
+        _ => LinearPacking.OneMkl,
+    };
 }

@@ -31,7 +31,7 @@ internal static class MklVendorDispatch
             State = $"vendor check kept ({EnvironmentVariable}=keep)";
             return;
         }
-        if (!X86Base.IsSupported || IsGenuineIntel())
+        if (!X86Base.IsSupported || CpuFeatures.IsGenuineIntel)
         {
             State = "not needed (not an x86 CPU of another vendor)";
             return;
@@ -62,10 +62,4 @@ internal static class MklVendorDispatch
             : -1;
 
     private static unsafe int Call(IntPtr function) => ((delegate* unmanaged<int>)function)();
-
-    private static bool IsGenuineIntel()
-    {
-        var (_, ebx, ecx, edx) = X86Base.CpuId(0, 0);
-        return ebx == 0x756E6547 && edx == 0x49656E69 && ecx == 0x6C65746E;   // "Genu" "ineI" "ntel"
-    }
 }

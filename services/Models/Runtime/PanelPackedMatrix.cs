@@ -1,20 +1,18 @@
 // A float32 weight W (n × k) stored as column panels of 16 output features, for y = x·Wᵀ + bias with few rows of x (a
 // CLIP forward at batch 1 is 50 image rows or 77 text rows). oneMKL's packed sgemm at those shapes splits k over the
 // threads and copies x on every call (tests/Bench/README.md, "Where a batch-1 image forward's time goes"); here each
-// thread takes whole panels (no partial sums to join), x is read in place, and the panel being used stays in L1 while
-// every row of x passes over it. The arithmetic is a float32 fused multiply-add per term in order of k, as a GEMM's
-// kernel does; the sum order differs from oneMKL's blocking, so results agree to float32 rounding, not bit for bit.
-// Layout: panel p holds W[16p + c, i] at p·16k + 16i + c (c < 16, zero past n), the BLIS "packed B" of a 6×16 kernel.
-using System.Runtime.CompilerServices;
+// thread takes whole panels (no partial sums to join), and the panel being used stays in L1 while every row of x
+// passes over it. The arithmetic is a float32 fused multiply-add per term in order of k, as a GEMM's kernel does; the
+// sum order differs from oneMKL's blocking, so results agree to float32 rounding, not bit for bit.
+// Layout: panel p holds W[16p + c, i] at p·16k + 16i + c (c < 16, zero past n), the BLIS "packed B" of a kernel 16
+// columns wide. Two kernels read it (PanelKernel): AVX2 (PanelProductAvx2) and AVX-512 (PanelProductAvx512).
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MultiModal.Models.Runtime;
 
-/// <summary>A float32 weight in 16-wide column panels, multiplied by an AVX2 FMA kernel of 6 rows × 16 columns.</summary>
+/// <summary>A float32 weight in 16-wide column panels, multiplied by an AVX2 or AVX-512 FMA kernel.</summary>
 public sealed unsafe class PanelPackedMatrix : IDisposable
 {
     public const int PanelWidth = 16;
@@ -24,21 +22,19 @@ public sealed unsafe class PanelPackedMatrix : IDisposable
     /// that oneMKL's own blocking of x (its per-call pack of W is then a small part) was as fast or faster.
     /// </summary>
     public const int MaxRows = 128;
-    private const int KernelRows = 6;
-    // Depth of one pass: a panel's slice (256 × 16 floats, 16 KiB) fits L1 beside the 6 rows of x it meets.
-    private const int DepthBlock = 256;
-    // Rows of x per pass over the panels (120 × 256 floats, 120 KiB of x in L2).
-    private const int RowBlock = 20 * KernelRows;
+    // Depth of one pass: a panel's slice (256 × 16 floats, 16 KiB) fits L1 beside the rows of x it meets.
+    internal const int DepthBlock = 256;
     // Panels one task computes: 64 output features, so a 768-wide product splits into 12 tasks over the threads.
     private const int PanelsPerTask = 4;
 
     private float* _panels;
 
-    private PanelPackedMatrix(float* panels, int n, int k)
+    private PanelPackedMatrix(float* panels, int n, int k, PanelKernel kernel)
     {
         _panels = panels;
         N = n;
         K = k;
+        Kernel = kernel;
     }
 
     /// <summary>Output features (rows of W).</summary>
@@ -47,16 +43,25 @@ public sealed unsafe class PanelPackedMatrix : IDisposable
     /// <summary>Input features (columns of W).</summary>
     public int K { get; }
 
+    /// <summary>The instructions <see cref="Multiply"/> uses.</summary>
+    public PanelKernel Kernel { get; }
+
     private int PanelCount => (N + PanelWidth - 1) / PanelWidth;
 
-    /// <summary>Whether this CPU runs the kernel (AVX2 with FMA).</summary>
-    public static bool Supported => Avx2.IsSupported && Fma.IsSupported;
+    /// <summary>Whether this CPU runs a kernel (AVX2 with FMA at least).</summary>
+    public static bool Supported => PanelKernels.Widest is not null;
 
-    /// <summary>Packs <paramref name="weight"/> (n, k), float32 on the CPU; W itself is not kept.</summary>
-    public static PanelPackedMatrix Pack(Tensor weight)
+    /// <summary>
+    /// Packs <paramref name="weight"/> (n, k), float32 on the CPU, for <paramref name="kernel"/> (the widest this CPU
+    /// runs when null); W itself is not kept.
+    /// </summary>
+    public static PanelPackedMatrix Pack(Tensor weight, PanelKernel? kernel = null)
     {
         if (weight.dim() != 2 || weight.dtype != ScalarType.Float32 || weight.device_type != DeviceType.CPU)
             throw new ArgumentException($"Packs a 2-D float32 CPU matrix; got {weight.dtype} {weight.device_type} ({string.Join(", ", weight.shape)}).");
+        var chosen = kernel ?? PanelKernels.Widest ?? throw new PlatformNotSupportedException("The panel kernels need AVX2 with FMA.");
+        if (!PanelKernels.Runs(chosen))
+            throw new PlatformNotSupportedException($"This CPU does not run the {chosen} panel kernel.");
         int n = checked((int)weight.shape[0]), k = checked((int)weight.shape[1]);
         using var contiguous = weight.contiguous();
         var w = (float*)TensorMemory.DataPointer(contiguous);
@@ -72,7 +77,7 @@ public sealed unsafe class PanelPackedMatrix : IDisposable
                     panel[(long)i * PanelWidth + c] = row < n ? w[(long)row * k + i] : 0f;
             }
         }
-        return new PanelPackedMatrix(panels, n, k);
+        return new PanelPackedMatrix(panels, n, k, chosen);
     }
 
     /// <summary>input (…, k) float32 on the CPU → input·Wᵀ + bias, (…, n), over <paramref name="threads"/> threads.</summary>
@@ -86,14 +91,16 @@ public sealed unsafe class PanelPackedMatrix : IDisposable
         var m = checked((int)(x.numel() / K));
         using var b = bias?.contiguous();
         var y = empty([.. input.shape[..^1], N]);
-        var job = new Job(_panels, (float*)TensorMemory.DataPointer(x), b is null ? null : (float*)TensorMemory.DataPointer(b),
+        var product = new PanelProduct(_panels, (float*)TensorMemory.DataPointer(x), b is null ? null : (float*)TensorMemory.DataPointer(b),
             (float*)TensorMemory.DataPointer(y), m, N, K);
-        var tasks = (PanelCount + PanelsPerTask - 1) / PanelsPerTask;
-        if (threads <= 1 || tasks == 1)
-            job.Run(0, PanelCount);
+        if (Kernel == PanelKernel.Avx512)
+        {
+            var tiles = PanelProductAvx512.PackRows(product, threads);
+            try { RunOverPanels(new PanelProductAvx512(product, tiles), threads); }
+            finally { NativeMemory.AlignedFree(tiles); }
+        }
         else
-            Parallel.For(0, tasks, new ParallelOptions { MaxDegreeOfParallelism = threads },
-                t => job.Run(t * PanelsPerTask, Math.Min(PanelCount, (t + 1) * PanelsPerTask)));
+            RunOverPanels(new PanelProductAvx2(product), threads);
         return y;
     }
 
@@ -104,113 +111,57 @@ public sealed unsafe class PanelPackedMatrix : IDisposable
         _panels = null;
     }
 
-    private readonly struct Job(float* panels, float* x, float* bias, float* y, int m, int n, int k)
+    private void RunOverPanels<TProduct>(TProduct product, int threads) where TProduct : struct, IPanelRange
     {
-        // Panels [from, to): y's columns start as the bias (or zero); then row block, then panel (read start to end), then
-        // depth block, then 6 rows at a time, accumulating into y.
-        public void Run(int from, int to)
-        {
-            int first = from * PanelWidth, width = Math.Min(n, to * PanelWidth) - first;
-            for (var r = 0; r < m; r++)
-            {
-                var row = new Span<float>(y + (long)r * n + first, width);
-                if (bias is null)
-                    row.Clear();
-                else
-                    new ReadOnlySpan<float>(bias + first, width).CopyTo(row);
-            }
-            var edge = stackalloc float[KernelRows * PanelWidth];
-            for (var r0 = 0; r0 < m; r0 += RowBlock)
-            {
-                var rowEnd = Math.Min(m, r0 + RowBlock);
-                for (var p = from; p < to; p++)
-                {
-                    var columns = Math.Min(PanelWidth, n - p * PanelWidth);
-                    for (var i0 = 0; i0 < k; i0 += DepthBlock)
-                    {
-                        var depth = Math.Min(DepthBlock, k - i0);
-                        var b = panels + (long)p * PanelWidth * k + (long)i0 * PanelWidth;
-                        // The first 6 rows also prefetch the next slice of the weights (the panel is contiguous) into L2, so
-                        // it is there when its turn comes (into L1 it would push out the slice in use); the other rows
-                        // prefetch what is already there. Without it a weight's first pass waited on memory: 39 against
-                        // 53-59 GFLOP/s on one thread of a Zen 3 at 50×768×768 through 12 distinct weights.
-                        var next = b + (long)depth * PanelWidth;
-                        for (var r = r0; r < rowEnd; r += KernelRows)
-                        {
-                            var rows = Math.Min(KernelRows, rowEnd - r);
-                            var prefetch = r == r0 ? next : b;
-                            var a = x + (long)r * k + i0;
-                            var c = y + (long)r * n + p * PanelWidth;
-                            if (rows == KernelRows && columns == PanelWidth)
-                                Kernel(a, k, rows, b, depth, c, n, prefetch);
-                            else
-                            {
-                                // An edge tile: through a full 6 × 16 scratch tile, copied in and out.
-                                CopyTile(c, n, edge, PanelWidth, rows, columns);
-                                Kernel(a, k, rows, b, depth, edge, PanelWidth, prefetch);
-                                CopyTile(edge, PanelWidth, c, n, rows, columns);
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        var tasks = (PanelCount + PanelsPerTask - 1) / PanelsPerTask;
+        if (threads <= 1 || tasks == 1)
+            product.Run(0, PanelCount);
+        else
+            Parallel.For(0, tasks, new ParallelOptions { MaxDegreeOfParallelism = threads },
+                t => product.Run(t * PanelsPerTask, Math.Min(PanelCount, (t + 1) * PanelsPerTask)));
+    }
+}
 
-        private static void CopyTile(float* from, int fromStride, float* to, int toStride, int rows, int columns)
+/// <summary>A product that computes y's columns of panels [from, to) on the calling thread.</summary>
+internal interface IPanelRange
+{
+    void Run(int from, int to);
+}
+
+/// <summary>
+/// One y = x·Wᵀ + bias over panels: x (m × k, rows in place), y (m × n), bias (n) or null. What both kernels share:
+/// starting y's columns as the bias, and edge tiles through a scratch tile.
+/// </summary>
+internal readonly unsafe struct PanelProduct(float* panels, float* x, float* bias, float* y, int m, int n, int k)
+{
+    public float* Panels { get; } = panels;
+    public float* X { get; } = x;
+    public float* Bias { get; } = bias;
+    public float* Y { get; } = y;
+    public int M { get; } = m;
+    public int N { get; } = n;
+    public int K { get; } = k;
+
+    /// <summary>Panel <paramref name="p"/>'s slice from depth <paramref name="i0"/>.</summary>
+    public float* Slice(int p, int i0) => Panels + (long)p * PanelPackedMatrix.PanelWidth * K + (long)i0 * PanelPackedMatrix.PanelWidth;
+
+    /// <summary>y's columns of panels [from, to) set to the bias (or zero), before the kernels accumulate into them.</summary>
+    public void StartColumns(int from, int to)
+    {
+        int first = from * PanelPackedMatrix.PanelWidth, width = Math.Min(N, to * PanelPackedMatrix.PanelWidth) - first;
+        for (var r = 0; r < M; r++)
         {
-            for (var r = 0; r < rows; r++)
-                new ReadOnlySpan<float>(from + (long)r * fromStride, columns).CopyTo(new Span<float>(to + (long)r * toStride, columns));
+            var row = new Span<float>(Y + (long)r * N + first, width);
+            if (Bias is null)
+                row.Clear();
+            else
+                new ReadOnlySpan<float>(Bias + first, width).CopyTo(row);
         }
     }
 
-    // c[r, 0..16) += Σᵢ a[r, i]·b[i, 0..16) for r < 6, i < depth. a: rows of stride lda (rows past `rows` repeat the
-    // last one and are computed but not stored); b: a panel slice, 16 floats per i; c: stride ldc. One cache line from
-    // `prefetch` on per i goes to L2 (a slice of the same depth).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel(float* a, int lda, int rows, float* b, int depth, float* c, int ldc, float* prefetch)
+    public static void CopyTile(float* from, int fromStride, float* to, int toStride, int rows, int columns)
     {
-        float* a0 = a, a1 = a + lda * Math.Min(1, rows - 1), a2 = a + lda * Math.Min(2, rows - 1),
-            a3 = a + lda * Math.Min(3, rows - 1), a4 = a + lda * Math.Min(4, rows - 1), a5 = a + lda * Math.Min(5, rows - 1);
-        float* c0 = c, c1 = c + ldc, c2 = c + 2 * ldc, c3 = c + 3 * ldc, c4 = c + 4 * ldc, c5 = c + 5 * ldc;
-        var acc00 = Avx.LoadVector256(c0); var acc01 = Avx.LoadVector256(c0 + 8);
-        Vector256<float> acc10 = default, acc11 = default, acc20 = default, acc21 = default, acc30 = default, acc31 = default,
-            acc40 = default, acc41 = default, acc50 = default, acc51 = default;
-        if (rows > 1) { acc10 = Avx.LoadVector256(c1); acc11 = Avx.LoadVector256(c1 + 8); }
-        if (rows > 2) { acc20 = Avx.LoadVector256(c2); acc21 = Avx.LoadVector256(c2 + 8); }
-        if (rows > 3) { acc30 = Avx.LoadVector256(c3); acc31 = Avx.LoadVector256(c3 + 8); }
-        if (rows > 4) { acc40 = Avx.LoadVector256(c4); acc41 = Avx.LoadVector256(c4 + 8); }
-        if (rows > 5) { acc50 = Avx.LoadVector256(c5); acc51 = Avx.LoadVector256(c5 + 8); }
-        for (var i = 0; i < depth; i++)
-        {
-            var b0 = Avx.LoadVector256(b);
-            var b1 = Avx.LoadVector256(b + 8);
-            b += PanelWidth;
-            Sse.Prefetch1(prefetch);
-            prefetch += PanelWidth;
-            var s = Vector256.Create(a0[i]);
-            acc00 = Fma.MultiplyAdd(s, b0, acc00);
-            acc01 = Fma.MultiplyAdd(s, b1, acc01);
-            s = Vector256.Create(a1[i]);
-            acc10 = Fma.MultiplyAdd(s, b0, acc10);
-            acc11 = Fma.MultiplyAdd(s, b1, acc11);
-            s = Vector256.Create(a2[i]);
-            acc20 = Fma.MultiplyAdd(s, b0, acc20);
-            acc21 = Fma.MultiplyAdd(s, b1, acc21);
-            s = Vector256.Create(a3[i]);
-            acc30 = Fma.MultiplyAdd(s, b0, acc30);
-            acc31 = Fma.MultiplyAdd(s, b1, acc31);
-            s = Vector256.Create(a4[i]);
-            acc40 = Fma.MultiplyAdd(s, b0, acc40);
-            acc41 = Fma.MultiplyAdd(s, b1, acc41);
-            s = Vector256.Create(a5[i]);
-            acc50 = Fma.MultiplyAdd(s, b0, acc50);
-            acc51 = Fma.MultiplyAdd(s, b1, acc51);
-        }
-        Avx.Store(c0, acc00); Avx.Store(c0 + 8, acc01);
-        if (rows > 1) { Avx.Store(c1, acc10); Avx.Store(c1 + 8, acc11); }
-        if (rows > 2) { Avx.Store(c2, acc20); Avx.Store(c2 + 8, acc21); }
-        if (rows > 3) { Avx.Store(c3, acc30); Avx.Store(c3 + 8, acc31); }
-        if (rows > 4) { Avx.Store(c4, acc40); Avx.Store(c4 + 8, acc41); }
-        if (rows > 5) { Avx.Store(c5, acc50); Avx.Store(c5 + 8, acc51); }
+        for (var r = 0; r < rows; r++)
+            new ReadOnlySpan<float>(from + (long)r * fromStride, columns).CopyTo(new Span<float>(to + (long)r * toStride, columns));
     }
 }

@@ -36,10 +36,12 @@ internal static class ClipActivations
     }
 }
 
-internal sealed class ClipAttention : Module<Tensor, Tensor?, Tensor>
+internal sealed class ClipAttention : Module<Tensor, Tensor?, Tensor>, IPacksForInference
 {
     private readonly PackedLinear q_proj, k_proj, v_proj, out_proj;
     private readonly long _numHeads, _headDim;
+    // With the panels: q, k and v of few rows as one product (not a module: no state-dict keys of its own).
+    private PanelPackedProjections? _qkv;
 
     public ClipAttention(int hiddenSize, int numHeads, Device? device = null) : base(nameof(ClipAttention))
     {
@@ -51,16 +53,58 @@ internal sealed class ClipAttention : Module<Tensor, Tensor?, Tensor>
         RegisterComponents();
     }
 
+    public bool IsPacked => (_qkv is not null || (q_proj.IsPacked && k_proj.IsPacked && v_proj.IsPacked)) && out_proj.IsPacked;
+
     // hidden_states: (B, T, C). attention_mask: bool, true = may attend, broadcastable to (B, nh, T, T), or null.
     public override Tensor forward(Tensor hidden_states, Tensor? attention_mask)
     {
         long b = hidden_states.shape[0], t = hidden_states.shape[1];
-        using var q = q_proj.call(hidden_states).view(b, t, _numHeads, _headDim).transpose(1, 2); // (B, nh, T, hd)
-        using var k = k_proj.call(hidden_states).view(b, t, _numHeads, _headDim).transpose(1, 2); // (B, nh, T, hd)
-        using var v = v_proj.call(hidden_states).view(b, t, _numHeads, _headDim).transpose(1, 2); // (B, nh, T, hd)
+        var projections = _qkv?.TryMultiply(hidden_states)
+            ?? [q_proj.call(hidden_states), k_proj.call(hidden_states), v_proj.call(hidden_states)];
+        using var qp = projections[0];
+        using var kp = projections[1];
+        using var vp = projections[2];
+        using var q = qp.view(b, t, _numHeads, _headDim).transpose(1, 2); // (B, nh, T, hd)
+        using var k = kp.view(b, t, _numHeads, _headDim).transpose(1, 2); // (B, nh, T, hd)
+        using var v = vp.view(b, t, _numHeads, _headDim).transpose(1, 2); // (B, nh, T, hd)
         // SDPA scales by 1/sqrt(hd), as CLIPAttention's self.scale does.
         using var y = functional.scaled_dot_product_attention(q, k, v, attention_mask);           // (B, nh, T, hd)
         return out_proj.call(y.transpose(1, 2).reshape(b, t, _numHeads * _headDim));             // (B, T, C)
+    }
+
+    /// <summary>
+    /// Panels: q, k and v packed side by side as one product (they have one input), so a batch-1 forward runs one panel
+    /// product where it ran three; oneMKL: each packed alone. out_proj packs as any <see cref="PackedLinear"/>.
+    /// </summary>
+    public void PackForInference(LinearPacking? packing = null)
+    {
+        if (IsPacked)
+            return;
+        if ((packing ?? LinearPackings.Default) == LinearPacking.Panels)
+            _qkv = PanelPackedProjections.TryPack(q_proj, k_proj, v_proj);
+        if (_qkv is null)
+            foreach (var projection in new[] { q_proj, k_proj, v_proj })
+                projection.PackForInference(packing);
+        out_proj.PackForInference(packing);
+    }
+
+    public override void train(bool on = true)
+    {
+        if (on)
+            DropFusedPack();
+        base.train(on);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        DropFusedPack();
+        base.Dispose(disposing);
+    }
+
+    private void DropFusedPack()
+    {
+        _qkv?.Dispose();
+        _qkv = null;
     }
 }
 
@@ -380,12 +424,10 @@ public sealed class ClipModel : Module
     /// when no <paramref name="packing"/> is named): faster batch-1 products for a second copy of those weights in
     /// memory. For models that only serve; switching the model to training drops the packs.
     /// </summary>
-    public void PackForInference(LinearPacking? packing = null)
-    {
-        foreach (var (_, module) in named_modules())
-            if (module is PackedLinear linear)
-                linear.PackForInference(packing);
-    }
+    public void PackForInference(LinearPacking? packing = null) => InferencePacking.PackAll(this, packing);
+
+    /// <summary>Whether every encoder linear's products go through packed weights.</summary>
+    public bool IsPackedForInference => InferencePacking.AllPacked(this);
 
     /// <summary>exp(logit_scale), the factor CLIPModel.forward applies to cosine similarities.</summary>
     public double LogitScaleExp()

@@ -13,7 +13,7 @@ using static TorchSharp.torch.nn;
 namespace MultiModal.Models.Layers;
 
 /// <summary>A linear layer whose float32 CPU products can use a weight packed once.</summary>
-public sealed class PackedLinear : Module<Tensor, Tensor>
+public sealed class PackedLinear : Module<Tensor, Tensor>, IPacksForInference
 {
     private readonly Parameter weight;
     private readonly Parameter? bias;
@@ -28,6 +28,12 @@ public sealed class PackedLinear : Module<Tensor, Tensor>
         DefaultInit.Uniform(weight, bias, inFeatures);
         RegisterComponents();
     }
+
+    /// <summary>The weight, (out, in).</summary>
+    internal Tensor Weight => weight;
+
+    /// <summary>The bias, (out), or null.</summary>
+    internal Tensor? Bias => bias;
 
     /// <summary>Whether products currently go through the packed weight.</summary>
     public bool IsPacked => _packed is not null || _panels is not null;

@@ -103,7 +103,7 @@ public sealed class ClipModelGoldenTests : IClassFixture<ClipModelGoldenTests.Ti
         // The serving path: ClipEngine packs the encoders' float32 weights (LinearPackings.Default picks one per CPU).
         using var packed = ClipCheckpoint.Load(TestPaths.Fixture("tiny-clip", "model"), CPU, ScalarType.Float32);
         packed.PackForInference(packing);
-        Assert.True(packed.named_modules().Select(m => m.module).OfType<PackedLinear>().All(l => l.IsPacked), $"{packing} packs every encoder linear");
+        Assert.True(packed.IsPackedForInference, $"{packing} packs every encoder linear");
         using var scope = NewDisposeScope();
         using var _ = inference_mode();
         var image = packed.GetImageFeatures(_clip.Golden["pixel_values"]);

@@ -20,8 +20,9 @@ public sealed class ClipEngine : IDisposable
     public ClipEngine(string folder, string device, string dtype)
     {
         Device = TorchRuntime.ResolveDevice(device);
-        // auto: bf16 on CPUs with native bf16. Measured on an AMD Zen 5 (avx512_bf16, 2 threads; tests/Bench/README.md,
-        // "float32 or bfloat16: CLIP and Stable Diffusion"): forward passes 1.4-2.0x faster, embeddings' cosine to float32 >= 0.99994.
+        // auto: bf16 on CPUs with native bf16 where a bf16 product measures faster (Bf16SpeedProbe). On an AMD Zen 5
+        // (avx512_bf16, 2 threads; tests/Bench/README.md, "float32 or bfloat16: CLIP and Stable Diffusion") forward passes
+        // ran 1.4-2.0x faster, embeddings' cosine to float32 >= 0.99994; on an Intel Xeon with avx512_bf16, 0.57-0.69x.
         DType = TorchRuntime.ResolveDType(dtype, Device, bf16OnNativeCpus: true);
         _model = ClipCheckpoint.Load(folder, Device, DType);
         _model.PackForInference();                   // float32 on the CPU only; a no-op otherwise

@@ -27,8 +27,9 @@ public static class TorchRuntime
 
     /// <summary>
     /// "auto", "float32", "float16" or "bfloat16". "auto" is float16 on GPUs; on CPUs float32, or bfloat16 where the
-    /// caller's model family measured fast and accurate enough in bf16 (<paramref name="bf16OnNativeCpus"/>) and the
-    /// CPU computes bf16 natively (avx512_bf16 or AMX). Elsewhere libtorch's bf16 kernels emulate it and run slower.
+    /// caller's model family measured fast and accurate enough in bf16 (<paramref name="bf16OnNativeCpus"/>), the CPU
+    /// computes bf16 natively (avx512_bf16 or AMX) and a bf16 product measured faster than float32 on it
+    /// (<see cref="Bf16SpeedProbe"/>): the flags alone were not enough, an Intel Xeon with avx512_bf16 ran CLIP slower in bf16.
     /// </summary>
     public static ScalarType ResolveDType(string? requested, Device device, bool bf16OnNativeCpus = false)
     {
@@ -36,7 +37,7 @@ public static class TorchRuntime
         return value switch
         {
             "auto" when device.type == DeviceType.CUDA => ScalarType.Float16,
-            "auto" => bf16OnNativeCpus && CpuFeatures.HasNativeBf16 ? ScalarType.BFloat16 : ScalarType.Float32,
+            "auto" => bf16OnNativeCpus && Bf16SpeedProbe.Bf16IsFaster ? ScalarType.BFloat16 : ScalarType.Float32,
             "float32" or "fp32" => ScalarType.Float32,
             "float16" or "fp16" => ScalarType.Float16,
             "bfloat16" or "bf16" => ScalarType.BFloat16,

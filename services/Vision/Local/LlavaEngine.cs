@@ -27,7 +27,7 @@ public sealed class LlavaEngine : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(prefillChunkTokens);
         _prefillChunkTokens = prefillChunkTokens == 0 ? null : prefillChunkTokens;
         Device = TorchRuntime.ResolveDevice(device);
-        // auto: bf16 on CPUs with native bf16. Measured on an AMD Zen 5 (avx512_bf16, 2 threads; tests/Bench/README.md,
+        // auto: bf16 on CPUs with native bf16 where a bf16 product measures faster (Bf16SpeedProbe). Measured on an AMD Zen 5 (avx512_bf16, 2 threads; tests/Bench/README.md,
         // "bfloat16 decode at memory speed"): prefill 1.6-2.0x and decode 1.3-1.75x float32, greedy tokens equal to
         // float32's on the golden prompts.
         DType = TorchRuntime.ResolveDType(dtype, Device, bf16OnNativeCpus: true);

@@ -60,15 +60,26 @@ public sealed class TorchRuntimeTests
     }
 
     [Fact]
-    public void ResolveDType_Auto_Bf16OnlyWhereTheModelFamilyAsksAndTheCpuComputesItNatively()
+    public void ResolveDType_Auto_Bf16OnlyWhereTheModelFamilyAsksAndTheCpuComputesItNativelyAndFaster()
     {
         var cpu = CPU;
         var cuda = new Device(DeviceType.CUDA);
 
         Assert.Equal(ScalarType.Float32, TorchRuntime.ResolveDType("auto", cpu));
-        Assert.Equal(CpuFeatures.HasNativeBf16 ? ScalarType.BFloat16 : ScalarType.Float32,
-            TorchRuntime.ResolveDType("auto", cpu, bf16OnNativeCpus: true));
+        var bf16Faster = CpuFeatures.HasNativeBf16 && Bf16SpeedProbe.Speedup >= Bf16SpeedProbe.RequiredSpeedup;
+        Assert.Equal(bf16Faster ? ScalarType.BFloat16 : ScalarType.Float32, TorchRuntime.ResolveDType("auto", cpu, bf16OnNativeCpus: true));
         Assert.Equal(ScalarType.Float16, TorchRuntime.ResolveDType("auto", cuda, bf16OnNativeCpus: true));
         Assert.Equal(ScalarType.Float32, TorchRuntime.ResolveDType("float32", cpu, bf16OnNativeCpus: true));
+    }
+
+    [Fact]
+    public void Bf16SpeedProbe_MeasuresARatioAndNeverCallsEmulatedBf16Faster()
+    {
+        var speedup = Bf16SpeedProbe.Speedup;
+
+        Assert.True(double.IsFinite(speedup) && speedup > 0, $"float32 / bf16 time {speedup}");
+        if (!CpuFeatures.HasNativeBf16)
+            Assert.False(Bf16SpeedProbe.Bf16IsFaster);
+        Assert.Equal(CpuFeatures.HasNativeBf16 && speedup >= Bf16SpeedProbe.RequiredSpeedup, Bf16SpeedProbe.Bf16IsFaster);
     }
 }

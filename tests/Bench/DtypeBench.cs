@@ -79,7 +79,8 @@ public static class DtypeBench
 
     private static void Header(string folder) =>
         Console.WriteLine($"model {folder}; torch threads {get_num_threads()}; CPU {CpuFeatures.ModelName}; avx512_bf16 {CpuFeatures.HasAvx512Bf16}, " +
-            $"amx_bf16 {CpuFeatures.HasAmxBf16}; OpenMP spin {TorchRuntime.OpenMpSpin}");
+            $"amx_bf16 {CpuFeatures.HasAmxBf16}; OpenMP spin {TorchRuntime.OpenMpSpin}; start-up probe (Bf16SpeedProbe): float32 / bf16 " +
+            $"time {Bf16SpeedProbe.Speedup:F2}, so DType=auto picks {(Bf16SpeedProbe.Bf16IsFaster ? "bfloat16" : "float32")} for CLIP and Vision");
 
     // Times `run` per dtype in alternating rounds and compares the bf16 output with the float32 one, row by row.
     private static void Row(string name, int rounds, Func<ScalarType, Tensor> run)

@@ -113,6 +113,37 @@ public sealed class ClipModelGoldenTests : IClassFixture<ClipModelGoldenTests.Ti
         TensorAssert.Close(_clip.Golden["text_embeds"], text, Atol, Rtol, "text_embeds");
     }
 
+    [Theory]
+    [InlineData(LinearPacking.OneMkl)]
+    [InlineData(LinearPacking.Panels)]
+    public void Features_PackedAgainAfterTraining_UseTheTrainedWeights(LinearPacking packing)
+    {
+        using var model = ClipCheckpoint.Load(TestPaths.Fixture("tiny-clip", "model"), CPU, ScalarType.Float32);
+        model.PackForInference(packing);
+        model.train();
+        Assert.False(model.IsPackedForInference, "training drops the packs");
+        using (no_grad())
+            foreach (var (name, weight) in model.named_parameters().Where(p => p.name.Contains("self_attn.")))
+                weight.add_(0.01);   // what an optimizer step would do
+        model.eval();
+        model.PackForInference(packing);
+        using var scope = NewDisposeScope();
+
+        // One text: few enough rows for the panels (the golden batch padded to 77 positions has more than 128).
+        var ids = _clip.Golden["input_ids"][..1];
+        var mask = _clip.Golden["attention_mask"][..1];
+        Assert.True(ids.numel() <= PanelPackedMatrix.MaxRows, "the packed products serve this input");
+        Tensor packedText, unpackedText;
+        using (inference_mode())
+            packedText = model.GetTextFeatures(ids, mask);
+        using (enable_grad())   // a graph being recorded: every projection goes through its own (trained) weight
+            unpackedText = model.GetTextFeatures(ids, mask).detach();
+
+        Assert.True(model.IsPackedForInference);
+        TensorAssert.Close(unpackedText, packedText, Atol, Rtol, "text_embeds after training and packing again");
+        Assert.False(packedText.allclose(_clip.Golden["text_embeds"][..1], Rtol, Atol), "the trained weights changed the embeddings");
+    }
+
     [Fact]
     public void LogitScale_ModelLoadedInBfloat16_KeepsTheCheckpointsTemperature()
     {

@@ -20,11 +20,16 @@ namespace MultiModal.Models.Runtime;
 /// model thread otherwise gets a secondary arena, whose 64 MiB heaps are unmapped as soon as they are wholly free
 /// (CLIP b32 on a model thread: 13 700 faults per pass with the thresholds alone, 1 100 with one arena, 31 700 with
 /// glibc's defaults). .NET allocates managed objects outside malloc, so the one arena is not contended.</item>
+/// <item>With the one arena, no block of its own mapping (<c>M_MMAP_MAX</c> 0): blocks above 32 MiB (the UNet's and
+/// VAE's activations, up to hundreds of MB at 512²) otherwise came from <c>mmap</c> and went back with <c>munmap</c> on
+/// every free, so each UNet call and VAE decode had the kernel zero them again (<c>clear_page_erms</c> was 15 % of a
+/// profile of UNet steps and decodes on an Intel Xeon); from the heap they are reused. glibc still maps memory itself
+/// where the heap cannot grow by <c>brk</c>.</item>
 /// <item>libtorch's <c>THP_MEM_ALLOC_ENABLE=1</c>: buffers of 2 MiB and more are 2 MiB-aligned and
-/// <c>madvise(MADV_HUGEPAGE)</c>d, so what still comes from <c>mmap</c> (blocks above 32 MiB: the UNet's and VAE's
-/// activations) faults in 2 MiB pages. Takes effect where the kernel's THP mode is <c>madvise</c> or <c>always</c>.</item>
+/// <c>madvise(MADV_HUGEPAGE)</c>d, so the heap's large blocks fault in 2 MiB pages the first time. Takes effect where
+/// the kernel's THP mode is <c>madvise</c> or <c>always</c>.</item>
 /// </list>
-/// Each is left alone when the operator set it already (<c>MALLOC_MMAP_THRESHOLD_</c>, <c>MALLOC_TRIM_THRESHOLD_</c>, <c>MALLOC_ARENA_MAX</c>,
+/// Each is left alone when the operator set it already (<c>MALLOC_MMAP_THRESHOLD_</c>, <c>MALLOC_TRIM_THRESHOLD_</c>, <c>MALLOC_ARENA_MAX</c>, <c>MALLOC_MMAP_MAX_</c>,
 /// <c>THP_MEM_ALLOC_ENABLE</c> in the environment); everything off with <c>MULTIMODAL_HOST_MEMORY=os-default</c>.
 /// </remarks>
 internal static class HostMemoryReuse
@@ -36,6 +41,7 @@ internal static class HostMemoryReuse
 
     private const int M_TRIM_THRESHOLD = -1;
     private const int M_MMAP_THRESHOLD = -3;
+    private const int M_MMAP_MAX = -4;
     private const int M_ARENA_MAX = -8;
 
     public static string State { get; private set; } = "not applied";
@@ -61,8 +67,12 @@ internal static class HostMemoryReuse
                 done.Add("mmap threshold 32 MiB");
             if (NativeEnvironment.Get("MALLOC_TRIM_THRESHOLD_") is null && mallopt(M_TRIM_THRESHOLD, TrimThresholdBytes) == 1)
                 done.Add("trim threshold 2 GiB");
-            if (NativeEnvironment.Get("MALLOC_ARENA_MAX") is null && mallopt(M_ARENA_MAX, 1) == 1)
+            var oneArena = NativeEnvironment.Get("MALLOC_ARENA_MAX") is null && mallopt(M_ARENA_MAX, 1) == 1;
+            if (oneArena)
                 done.Add("one arena");
+            // Only with the one arena: its heap grows by brk and falls back to mmap by itself where brk cannot grow.
+            if (oneArena && NativeEnvironment.Get("MALLOC_MMAP_MAX_") is null && mallopt(M_MMAP_MAX, 0) == 1)
+                done.Add("no mmap'd blocks");
         }
         catch (EntryPointNotFoundException)
         {

@@ -23,8 +23,13 @@ namespace MultiModal.Models.Runtime;
 /// <item>With the one arena, no block of its own mapping (<c>M_MMAP_MAX</c> 0): blocks above 32 MiB (the UNet's and
 /// VAE's activations, up to hundreds of MB at 512²) otherwise came from <c>mmap</c> and went back with <c>munmap</c> on
 /// every free, so each UNet call and VAE decode had the kernel zero them again (<c>clear_page_erms</c> was 15 % of a
-/// profile of UNet steps and decodes on an Intel Xeon); from the heap they are reused. glibc still maps memory itself
-/// where the heap cannot grow by <c>brk</c>.</item>
+/// profile of UNet steps and decodes on an Intel Xeon); from the heap they are reused (UNet step and VAE decode 13–14 %
+/// faster there). glibc still maps memory itself where the heap cannot grow by <c>brk</c>, and for threads that got a
+/// secondary arena before this ran (glibc gives each new thread its own arena until the limit, and .NET's and
+/// ASP.NET's threads allocate before a service builds its model): those keep mmap'ing large blocks. A bench or tool
+/// whose main thread runs the model allocates from the main arena's heap (where the numbers above come from); for a
+/// service, whose model runs on a worker thread, set
+/// <c>GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0</c> in its environment to have it from the start.</item>
 /// <item>libtorch's <c>THP_MEM_ALLOC_ENABLE=1</c>: buffers of 2 MiB and more are 2 MiB-aligned and
 /// <c>madvise(MADV_HUGEPAGE)</c>d, so the heap's large blocks fault in 2 MiB pages the first time. Takes effect where
 /// the kernel's THP mode is <c>madvise</c> or <c>always</c>.</item>

@@ -42,6 +42,16 @@ public sealed class TorchRuntimeTests
     }
 
     [Fact]
+    public void Initialize_TurnsOffMmapdBlocksTogetherWithTheOneArena()
+    {
+        TorchRuntime.Initialize();
+
+        // The test run sets none of MALLOC_ARENA_MAX / MALLOC_MMAP_MAX_, which would be kept. Whether a given thread's
+        // large blocks then come from the heap depends on its arena (see HostMemoryReuse): not asserted here.
+        Assert.Contains("one arena, no mmap'd blocks", TorchRuntime.HostMemory);
+    }
+
+    [Fact]
     public void Initialize_AsksLibtorchForHugePagesInTheNativeEnvironment()
     {
         TorchRuntime.Initialize();

@@ -118,11 +118,15 @@ test-unit test-golden test-integration: build
 test-examples: build models
 	@EXAMPLES_WITH_API_KEYS=$(EXAMPLES_WITH_API_KEYS) examples/run-all.sh $(CONFIG)
 
+# glibc malloc from process start for the model services (services/Models/Runtime/HostMemoryReuse.cs): one arena, large
+# blocks from the heap. build/run-fleet.sh and the Containerfiles set the same; a GLIBC_TUNABLES of the caller's wins.
+MALLOC_TUNABLES = GLIBC_TUNABLES="$${GLIBC_TUNABLES:-glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0}"
+
 run: built models
 	@CLIP_MODEL=$(abspath $(BUILTIN)/clip) VISION_MODEL=$(abspath $(BUILTIN)/vision) DIFFUSION_MODEL=$(abspath $(BUILTIN)/diffusion) build/run-fleet.sh $(CONFIG) $(PORT) $(MODELS) $(if $(API_KEYS_FILE),--Gateway:ApiKeysFile=$(abspath $(API_KEYS_FILE)))
 
 run-clip: built
-	$(DOTNET) $(CLIP_DLL) --contentRoot $(abspath $(dir $(CLIP_DLL))) --urls http://127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(CLIP_PORT)) \
+	$(MALLOC_TUNABLES) $(DOTNET) $(CLIP_DLL) --contentRoot $(abspath $(dir $(CLIP_DLL))) --urls http://127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(CLIP_PORT)) \
 		--Clip:ModelPath=$(abspath $(or $(MODEL),$(BUILTIN)/clip))
 
 # The training CLI runs from a copy of its build output, so a rebuild during a long run cannot pull the dll from under it.
@@ -185,12 +189,12 @@ eval-vision:
 
 run-vision: built
 	@test -n "$(MODEL)" || { echo "usage: make run-vision MODEL=<llava-hf-folder> [PORT=5102]"; exit 2; }
-	$(DOTNET) $(VISION_DLL) --contentRoot $(abspath $(dir $(VISION_DLL))) --urls http://127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(VISION_PORT)) \
+	$(MALLOC_TUNABLES) $(DOTNET) $(VISION_DLL) --contentRoot $(abspath $(dir $(VISION_DLL))) --urls http://127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(VISION_PORT)) \
 		--Vision:ModelPath=$(abspath $(MODEL))
 
 run-diffusion: built
 	@test -n "$(MODEL)" || { echo "usage: make run-diffusion MODEL=<diffusers-sd-folder> [PORT=5103]"; exit 2; }
-	$(DOTNET) $(DIFFUSION_DLL) --contentRoot $(abspath $(dir $(DIFFUSION_DLL))) --urls http://127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(DIFFUSION_PORT)) \
+	$(MALLOC_TUNABLES) $(DOTNET) $(DIFFUSION_DLL) --contentRoot $(abspath $(dir $(DIFFUSION_DLL))) --urls http://127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(DIFFUSION_PORT)) \
 		--Diffusion:ModelPath=$(abspath $(MODEL))
 
 run-gateway: built

@@ -15,7 +15,8 @@ trap stop EXIT
 
 start() { # name port dll args...: content root = the dll's folder, where its appsettings.json is
   local name=$1 p=$2 dll=$3; shift 3
-  dotnet "$dll" --contentRoot "$(realpath "$(dirname "$dll")")" --urls "http://127.0.0.1:$p" "$@" > >(sed -u "s/^/[$name] /") 2>&1 &
+  # glibc malloc from process start (services/Models/Runtime/HostMemoryReuse.cs), unless the caller set its own.
+  GLIBC_TUNABLES="${GLIBC_TUNABLES:-glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0}" dotnet "$dll" --contentRoot "$(realpath "$(dirname "$dll")")" --urls "http://127.0.0.1:$p" "$@" > >(sed -u "s/^/[$name] /") 2>&1 &
   pids+=($!)
 }
 wait_ready() { # name port

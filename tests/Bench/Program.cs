@@ -34,6 +34,11 @@ if (Option("--clip-loop") is { } loopFolder)
         TimeSpan.FromSeconds(double.Parse(Option("--seconds") ?? "20", CultureInfo.InvariantCulture)));
     return 0;
 }
+if (args.Contains("--arena-probe"))
+{
+    ArenaProbe.Run();
+    return 0;
+}
 if (args.Contains("--gemm"))
 {
     GemmBench.Run(Int("--rounds", 15), Int("--weights", 12));

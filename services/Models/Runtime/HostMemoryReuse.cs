@@ -27,9 +27,11 @@ namespace MultiModal.Models.Runtime;
 /// faster there). glibc still maps memory itself where the heap cannot grow by <c>brk</c>, and for threads that got a
 /// secondary arena before this ran (glibc gives each new thread its own arena until the limit, and .NET's and
 /// ASP.NET's threads allocate before a service builds its model): those keep mmap'ing large blocks. A bench or tool
-/// whose main thread runs the model allocates from the main arena's heap (where the numbers above come from); for a
-/// service, whose model runs on a worker thread, set
-/// <c>GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0</c> in its environment to have it from the start.</item>
+/// whose main thread runs the model allocates from the main arena's heap (where the numbers above come from); other
+/// threads mostly did not (`MultiModal.Tests.Bench --arena-probe`: 1 of 8 new or pool threads in the heap). So the
+/// services are started with <c>GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0</c>, which glibc
+/// reads before any thread exists (Containerfiles, build/run-fleet.sh, the Makefile's run-* targets; with it every
+/// thread of the probe allocated from the heap).</item>
 /// <item>libtorch's <c>THP_MEM_ALLOC_ENABLE=1</c>: buffers of 2 MiB and more are 2 MiB-aligned and
 /// <c>madvise(MADV_HUGEPAGE)</c>d, so the heap's large blocks fault in 2 MiB pages the first time. Takes effect where
 /// the kernel's THP mode is <c>madvise</c> or <c>always</c>.</item>

@@ -7,7 +7,7 @@ namespace MultiModal.Models.Runtime;
 /// Whether bfloat16 matrix products actually run faster than float32 on this CPU, measured once per process: the
 /// avx512_bf16 flag alone does not say it. On an AMD Zen 5 (avx512_bf16, no AMX) CLIP ran 1.4–2.0× faster in bf16; on
 /// an Intel Xeon (family 6 model 207, avx512_bf16, no AMX exposed to the VM) 0.57–0.69×, i.e. slower, since oneMKL's
-/// float32 GEMM runs at full AVX-512 speed there and libtorch's bf16 linear did not (tests/Bench/README.md, "Intel Xeon").
+/// float32 GEMM runs at full AVX-512 speed there and libtorch's bf16 linear did not (tests/Bench/README.md, "The first Intel CPU").
 /// The probe times libtorch's linear at a transformer block's shape (64 rows × 768 → 3072, the CLIP ViT-B/32 MLP) in
 /// both dtypes, interleaved, and takes the median of each: about 20 ms at start-up.
 /// </summary>

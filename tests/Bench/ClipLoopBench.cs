@@ -7,14 +7,14 @@ namespace MultiModal.Tests.Bench;
 
 /// <summary>
 /// One CLIP tower's float32 forward at one batch size, packed as the service packs it, repeated for a while: a steady
-/// workload to profile (`perf record`) and its median time per call.
+/// workload to profile (`perf record`) and its median time per call. `--packing OneMkl|Panels` (default: this CPU's).
 /// </summary>
 public static class ClipLoopBench
 {
-    public static void Run(string folder, string tower, int batch, TimeSpan duration)
+    public static void Run(string folder, string tower, int batch, TimeSpan duration, LinearPacking packing)
     {
         using var model = ClipCheckpoint.Load(folder, CPU, ScalarType.Float32);
-        model.PackForInference();
+        model.PackForInference(packing);
         manual_seed(5);
         using var pixels = randn(batch, 3, 224, 224);
         using var ids = randint(0, 49406, [batch, 77]);
@@ -36,7 +36,7 @@ public static class ClipLoopBench
             times.Add(watch.Elapsed.TotalMilliseconds);
         }
         times.Sort();
-        Console.WriteLine($"CLIP {tower} b{batch}, packing {LinearPackings.Default}, {get_num_threads()} threads, CPU {CpuFeatures.ModelName}: " +
+        Console.WriteLine($"CLIP {tower} b{batch}, packing {packing}, {get_num_threads()} threads, CPU {CpuFeatures.ModelName}: " +
             $"{times.Count} calls, median {times[times.Count / 2]:F1} ms, fastest {times[0]:F1} ms");
     }
 }

@@ -26,6 +26,7 @@ public static class LlavaDtypeBench
         // The roofline: copy bandwidth, measured again after every round and the best kept (on a shared VM a neighbour's
         // traffic moves it between 31 and 71 GB/s within minutes; one early measurement made ratios above 100 %).
         var copies = new List<double> { CopyBandwidthGBs(512L << 20) };
+        var reads = new List<double> { VisionBench.ReadBandwidthGBs(512L << 20) };
 
         var generators = new[] { ScalarType.Float32, ScalarType.BFloat16 }
             .Select(dtype => (DType: dtype, Generator: LlavaGenerator.Load(folder, CPU, dtype))).ToList();
@@ -45,22 +46,25 @@ public static class LlavaDtypeBench
                 prefills[dtype].Add(Prefill(generator, ids, card, processor.ImageSize, dtype));
             }
             copies.Add(CopyBandwidthGBs(512L << 20));
+            reads.Add(VisionBench.ReadBandwidthGBs(512L << 20));
         }
         var copyGBs = copies.Max();
         Console.WriteLine($"copy bandwidth: best {copyGBs:F2} GB/s of {string.Join(", ", copies.Select(c => c.ToString("F1")))} (read + write, each best of 5, before and after each round)");
+        var readGBs = reads.Max();
+        Console.WriteLine($"read bandwidth: best {readGBs:F2} GB/s of {string.Join(", ", reads.Select(c => c.ToString("F1")))} (sum() over 512 MiB, bytes read, each best of 5, same times)");
 
         Console.WriteLine();
         // × float32 per round: each dtype's tokens/s over float32's in the same round (measured seconds apart), then the
         // median of those; on a VM whose memory bandwidth moves with a neighbour's load this is steadier than a ratio of
         // medians taken minutes apart.
-        Console.WriteLine($"| dtype | weight GB/token | decode tokens/s, 1 generation (median of {rounds}) | / bandwidth bound | 2 generations tokens/s | × one | × float32 (1 generation), median of per-round ratios |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
+        Console.WriteLine($"| dtype | weight GB/token | decode tokens/s, 1 generation (median of {rounds}) | / bandwidth bound (copy) | / read bound | 2 generations tokens/s | × one | × float32 (1 generation), median of per-round ratios |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (var (dtype, generator) in generators)
         {
             var bytes = BytesPerToken(generator.Model.LanguageModel);
             double one = Interleaved.Median(results[dtype].One), two = Interleaved.Median(results[dtype].Two);
             var bound = copyGBs * 1e9 / bytes;
-            Console.WriteLine($"| {TorchRuntime.Name(dtype)} | {bytes / 1e9:F3} | {one:F2} (runs {string.Join(", ", results[dtype].One.Select(v => v.ToString("F2")))}) | {one / bound:P0} of {bound:F2} | {two:F2} | {two / one:F2} | {PerRoundRatio(results[dtype].One, results[ScalarType.Float32].One)} |");
+            Console.WriteLine($"| {TorchRuntime.Name(dtype)} | {bytes / 1e9:F3} | {one:F2} (runs {string.Join(", ", results[dtype].One.Select(v => v.ToString("F2")))}) | {one / bound:P0} of {bound:F2} | {one / (readGBs * 1e9 / bytes):P0} of {readGBs * 1e9 / bytes:F2} | {two:F2} | {two / one:F2} | {PerRoundRatio(results[dtype].One, results[ScalarType.Float32].One)} |");
         }
         Console.WriteLine();
         Console.WriteLine($"| dtype | prefill of the 640x480 test card's LLaVA prompt ({promptTokens} positions), tokens/s, median of {rounds} | × float32, median of per-round ratios |");

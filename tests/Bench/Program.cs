@@ -1,5 +1,6 @@
 using System.Globalization;
 using MultiModal.Tests.Bench;
+using MultiModal.Models.Runtime;
 
 // Usage: MultiModal.Tests.Bench --model <clip-folder> [--seconds N] [--dtype float32|bfloat16] [--ort <anchors onnx dir>]
 //        MultiModal.Tests.Bench --diffusion <sd-folder> [--size 512] [--steps 2] [--target-steps 20] [--unet-iters 2] [--device cpu] [--dtype float32]
@@ -15,6 +16,8 @@ using MultiModal.Tests.Bench;
 //        MultiModal.Tests.Bench --gemm [--rounds 15]
 //        MultiModal.Tests.Bench --clip-packing <clip-folder> [--rounds 9]
 //        MultiModal.Tests.Bench --gateway <clip-folder> [--rounds 5] [--window-seconds 2]
+//        MultiModal.Tests.Bench --served-cost <clip-folder> [--calls 60] [--seconds 8]
+//        MultiModal.Tests.Bench --clip-loop <clip-folder> [--tower image|text] [--batch 1] [--seconds 20] [--packing OneMkl|Panels]
 // oneMKL's vendor dispatch and NNPACK off before the first tensor op, as every service does (TorchRuntime).
 MultiModal.Models.Runtime.TorchRuntime.Initialize();
 if (Option("--peers") is { } onnxDir)
@@ -28,10 +31,17 @@ if (Option("--clip-packing") is { } packingFolder)
     PackingBench.Run(Path.GetFullPath(packingFolder), Int("--rounds", 9));
     return 0;
 }
+if (Option("--served-cost") is { } servedFolder)
+{
+    await ServedCostBench.RunAsync(Path.GetFullPath(servedFolder), Int("--calls", 60),
+        TimeSpan.FromSeconds(double.Parse(Option("--seconds") ?? "8", CultureInfo.InvariantCulture)));
+    return 0;
+}
 if (Option("--clip-loop") is { } loopFolder)
 {
     ClipLoopBench.Run(Path.GetFullPath(loopFolder), Option("--tower") ?? "image", Int("--batch", 1),
-        TimeSpan.FromSeconds(double.Parse(Option("--seconds") ?? "20", CultureInfo.InvariantCulture)));
+        TimeSpan.FromSeconds(double.Parse(Option("--seconds") ?? "20", CultureInfo.InvariantCulture)),
+        Option("--packing") is { } packing ? Enum.Parse<LinearPacking>(packing, ignoreCase: true) : LinearPackings.Default);
     return 0;
 }
 if (args.Contains("--arena-probe"))

@@ -169,6 +169,22 @@ public static class VisionBench
         return 2.0 * bytes / best / 1e9;
     }
 
+    // Read bandwidth, the roofline of a step that only reads its weights (a decode step): sum() over a buffer far beyond
+    // the caches, on the torch threads; bytes read per second, best of 5.
+    internal static double ReadBandwidthGBs(long bytes)
+    {
+        using var src = rand(bytes / 4);
+        using (src.sum()) { } // touch every page first
+        var best = double.MaxValue;
+        for (var i = 0; i < 5; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            using (src.sum()) { }
+            best = Math.Min(best, watch.Elapsed.TotalSeconds);
+        }
+        return bytes / best / 1e9;
+    }
+
     // A deterministic photo-like test card (gradients plus rings).
     internal static DecodedImage TestCard(int width, int height)
     {

@@ -20,9 +20,9 @@ public static class LinearPackings
     /// Panels where they were measured ahead of oneMKL's pack at CLIP's batch-1 shapes (tests/Bench/README.md, "Panel
     /// kernel"): CPUs with AVX2 but no AVX-512 (a Zen 3: image b1 0.74×, text b1 0.77× the time) and Intel CPUs with
     /// AVX-512 (a Xeon, family 6 model 207: image b1 0.83×, text b1 0.97×). oneMKL's pack on AMD CPUs with AVX-512: on a
-    /// Zen 5 the AVX-512 panel kernel beat it product by product at ≤ 100 rows (0.82–0.97×) but whole towers measured
-    /// interleaved did not move (image b1 1.01×, text b1 0.99×) and batch 8, which the panels hand to libtorch's
-    /// linear, was 3–5 % slower ("Zen 5 again", 2026-12-07). oneMKL's pack also where no panel kernel runs.
+    /// Zen 5 the AVX-512 panel kernel beat it product by product at ≤ 100 rows (0.82–0.97×), but whole towers measured
+    /// interleaved gave image b1 0.82–1.01×, text b1 0.99–1.00×, and batch 8, which the panels hand to libtorch's linear,
+    /// 1.00–1.05× on a host too noisy to decide ("Zen 5 again", 2026-12-07). oneMKL's pack also where no panel kernel runs.
     /// </summary>
     public static LinearPacking Default => PanelKernels.Widest switch
     {

@@ -6,58 +6,27 @@ namespace MultiModal.Models.Runtime;
 
 /// <summary>
 /// <see cref="PanelKernel.Avx2"/>: an FMA kernel of 6 rows × 16 columns (12 ymm accumulators) reading x in place.
-/// Order: row block, then panel (read start to end), then depth block, then 6 rows at a time, accumulating into y.
+/// The loop nest is <see cref="PanelProduct.Run{TGroups}"/>'s, over strips of 6 rows.
 /// </summary>
-internal readonly unsafe struct PanelProductAvx2(PanelProduct product) : IPanelRange
+internal readonly unsafe struct PanelProductAvx2(PanelProduct product) : IPanelRange, IRowGroups
 {
     private const int KernelRows = 6;
-    // Rows of x per pass over the panels (120 × 256 floats, 120 KiB of x in L2).
-    private const int RowBlock = 20 * KernelRows;
     private const int Width = PanelPackedMatrix.PanelWidth;
 
-    public void Run(int from, int to)
-    {
-        var (m, n, k) = (product.M, product.N, product.K);
-        product.StartColumns(from, to);
-        var edge = stackalloc float[KernelRows * Width];
-        for (var r0 = 0; r0 < m; r0 += RowBlock)
-        {
-            var rowEnd = Math.Min(m, r0 + RowBlock);
-            for (var p = from; p < to; p++)
-            {
-                var columns = Math.Min(Width, n - p * Width);
-                for (var i0 = 0; i0 < k; i0 += PanelPackedMatrix.DepthBlock)
-                {
-                    var depth = Math.Min(PanelPackedMatrix.DepthBlock, k - i0);
-                    var b = product.Slice(p, i0);
-                    // The first 6 rows also prefetch the next slice of the weights (the panel is contiguous) into L2, so
-                    // it is there when its turn comes (into L1 it would push out the slice in use); the other rows
-                    // prefetch what is already there. Without it a weight's first pass waited on memory: 39 against
-                    // 53-59 GFLOP/s on one thread of a Zen 3 at 50×768×768 through 12 distinct weights.
-                    var next = b + (long)depth * Width;
-                    for (var r = r0; r < rowEnd; r += KernelRows)
-                    {
-                        var rows = Math.Min(KernelRows, rowEnd - r);
-                        var prefetch = r == r0 ? next : b;
-                        var a = product.X + (long)r * k + i0;
-                        var c = product.Y + (long)r * n + p * Width;
-                        if (rows == KernelRows && columns == Width)
-                            Kernel(a, k, rows, b, depth, c, n, prefetch);
-                        else
-                        {
-                            // An edge tile: through a full 6 × 16 scratch tile, copied in and out.
-                            PanelProduct.CopyTile(c, n, edge, Width, rows, columns);
-                            Kernel(a, k, rows, b, depth, edge, Width, prefetch);
-                            PanelProduct.CopyTile(edge, Width, c, n, rows, columns);
-                        }
-                    }
-                }
-            }
-        }
-    }
+    public void Run(int from, int to) => product.Run(from, to, this);
 
-    // c[r, 0..16) += Σᵢ a[r, i]·b[i, 0..16) for r < 6, i < depth. a: rows of stride lda (rows past `rows` repeat the
-    // last one and are computed but not stored); b: a panel slice, 16 floats per i; c: stride ldc. One cache line from
+    // Strips of 6 rows of x, read in place; 20 per pass over the panels (120 rows × 256 floats, 120 KiB of x in L2).
+    public int Count => (product.M + KernelRows - 1) / KernelRows;
+
+    public int PerBlock => 20;
+
+    public int Start(int g) => Math.Min(product.M, g * KernelRows);
+
+    public void Multiply(int start, int rows, int i0, float* b, int depth, float* c, int ldc, float* prefetch) =>
+        Kernel(product.X + (long)start * product.K + i0, product.K, rows, b, depth, c, ldc, prefetch);
+
+    // c[r, 0..16) += Σᵢ a[r, i]·b[i, 0..16) for r < rows ≤ 6, i < depth. a: rows of stride lda (rows past `rows` repeat
+    // the last one and are computed but neither loaded nor stored in c); b: a panel slice, 16 floats per i; c: stride ldc. One cache line from
     // `prefetch` on per i goes to L2 (a slice of the same depth).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel(float* a, int lda, int rows, float* b, int depth, float* c, int ldc, float* prefetch)

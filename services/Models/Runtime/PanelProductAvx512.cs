@@ -11,11 +11,11 @@ namespace MultiModal.Models.Runtime;
 /// (<see cref="PackRows"/>) so the kernel reads its rows from one pointer at fixed offsets instead of 12 row pointers,
 /// more than the registers hold. The m rows are split into tiles of equal size (50 rows: 5 × 10; 77: 7 × 11), and the
 /// kernel is compiled once per tile height (1 to 12), so no tile computes rows it throws away.
-/// Order: block of 10 tiles, then panel (read start to end), then depth block, then tile, accumulating into y.
+/// The loop nest is <see cref="PanelProduct.Run{TGroups}"/>'s, over the tiles, 10 per pass over the panels.
 /// </summary>
-internal readonly unsafe struct PanelProductAvx512(PanelProduct product, float* tiles) : IPanelRange
+internal readonly unsafe struct PanelProductAvx512(PanelProduct product, float* tiles) : IPanelRange, IRowGroups
 {
-    private const int MaxTileRows = 12;
+    private const int MaxTileRows = PanelProduct.MaxGroupRows;
     // Tiles per pass over the panels: up to 120 rows × 256 floats of x, 120 KiB, in L2.
     private const int TilesPerBlock = 10;
     private const int Width = PanelPackedMatrix.PanelWidth;
@@ -53,44 +53,16 @@ internal readonly unsafe struct PanelProductAvx512(PanelProduct product, float* 
         }
     }
 
-    public void Run(int from, int to)
-    {
-        var (m, n, k) = (product.M, product.N, product.K);
-        product.StartColumns(from, to);
-        var edge = stackalloc float[MaxTileRows * Width];
-        var count = TileCount(m);
-        for (var t0 = 0; t0 < count; t0 += TilesPerBlock)
-        {
-            var tileEnd = Math.Min(count, t0 + TilesPerBlock);
-            for (var p = from; p < to; p++)
-            {
-                var columns = Math.Min(Width, n - p * Width);
-                for (var i0 = 0; i0 < k; i0 += PanelPackedMatrix.DepthBlock)
-                {
-                    var depth = Math.Min(PanelPackedMatrix.DepthBlock, k - i0);
-                    var b = product.Slice(p, i0);
-                    // As in the AVX2 kernel: the first tile prefetches the next slice of the panel into L2.
-                    var next = b + (long)depth * Width;
-                    for (var t = t0; t < tileEnd; t++)
-                    {
-                        int start = TileStart(m, count, t), rows = TileStart(m, count, t + 1) - start;
-                        var a = tiles + (long)start * k + (long)i0 * rows;
-                        var c = product.Y + (long)start * n + p * Width;
-                        var prefetch = t == t0 ? next : b;
-                        if (columns == Width)
-                            Kernel(rows, a, b, depth, c, n, prefetch);
-                        else
-                        {
-                            // An edge panel: through a scratch tile 16 wide, copied in and out.
-                            PanelProduct.CopyTile(c, n, edge, Width, rows, columns);
-                            Kernel(rows, a, b, depth, edge, Width, prefetch);
-                            PanelProduct.CopyTile(edge, Width, c, n, rows, columns);
-                        }
-                    }
-                }
-            }
-        }
-    }
+    public void Run(int from, int to) => product.Run(from, to, this);
+
+    public int Count => TileCount(product.M);
+
+    public int PerBlock => TilesPerBlock;
+
+    public int Start(int g) => TileStart(product.M, TileCount(product.M), g);
+
+    public void Multiply(int start, int rows, int i0, float* b, int depth, float* c, int ldc, float* prefetch) =>
+        Kernel(rows, tiles + (long)start * product.K + (long)i0 * rows, b, depth, c, ldc, prefetch);
 
     private static int TileCount(int m) => (m + MaxTileRows - 1) / MaxTileRows;
 

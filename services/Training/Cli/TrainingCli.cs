@@ -19,7 +19,8 @@ public static class TrainingCli
                                      [--hidden 128] [--layers 2] [--tower-lr-scale 0] [--features full|default] [--seed 1] [--resume] [--eval-count 300] [--threads 1]
                Training train diffusion --clip <clip dir> --out <dir> [--work <dir>] [--size 64] [--vae-width 32] [--unet-width 64] [--unet-layers 1] [--vae-groups 4] [--unet-groups 8] [--snr-gamma 5]
                                         [--vae-steps 300] [--unet-steps 1200] [--vae-batch 8] [--batch 24] [--lr 1e-3] [--warmup 50] [--seed 1] [--resume] [--threads 1]
-               Training eval diffusion --model <dir> --clip <clip dir> [--steps 20] [--guidance 7.5] [--strength 0.8] [--round-trip 64] [--save <dir>]
+                                        [--continue-from <trained pipeline dir>] [--snapshot-every 0]
+               Training eval diffusion --model <dir> --clip <clip dir> [--steps 20] [--guidance 7.5] [--strength 0.8] [--round-trip 64] [--save <dir>] [--seed-offset 0]
                Training eval vision --model <dir> [--checkpoint <work>/checkpoint/model.dat] [--count 300] [--seed 1000003] [--images <dir>]
                Training eval clip --model <dir> [--checkpoint <work>/checkpoint/model.dat] [--count 500] [--seed 1000003] [--images <dir>]
                                   [--templates trained|heldout] [--by-size]
@@ -159,7 +160,11 @@ public static class TrainingCli
             SnrGamma = a.OptionalDouble("snr-gamma"),
             Seed = a.Int("seed", 1),
             Resume = a.Flag("resume"),
+            ContinueFrom = a.String("continue-from"),
+            SnapshotEvery = a.Int("snapshot-every", 0),
         };
+        if (options.SnapshotEvery % options.CheckpointEvery != 0)
+            throw new ArgumentException($"--snapshot-every {options.SnapshotEvery}: must be a multiple of the checkpoint interval ({options.CheckpointEvery})");
         if (options.SnrGamma is <= 0)
             throw new ArgumentException($"--snr-gamma {options.SnrGamma}: must be positive (5 is Min-SNR's usual choice)");
         if (options.UnetLayers < 1)
@@ -181,10 +186,11 @@ public static class TrainingCli
         var save = a.String("save");
         var strength = a.Double("strength", 0.8);
         var roundTripCount = a.Int("round-trip", 64);
+        var seedOffset = a.Int("seed-offset", 0);
         a.RejectUnknown();
-        using var evaluation = new DiffusionEvaluation(folder, clip);
+        using var evaluation = new DiffusionEvaluation(folder, clip, (ulong)seedOffset);
         var result = evaluation.Run(steps, guidance, save);
-        Console.WriteLine($"diffusion: 32 prompts (every color x shape, seed = index), {steps} steps, guidance {guidance}, classified by {clip}: {result}");
+        Console.WriteLine($"diffusion: 32 prompts (every color x shape, seed = {(seedOffset == 0 ? "index" : $"{seedOffset} + index")}), {steps} steps, guidance {guidance}, classified by {clip}: {result}");
         Console.Write(result.Breakdown());
         var recolor = evaluation.Run(steps, guidance, save is null ? null : Path.Combine(save, "img2img"), strength);
         Console.WriteLine($"diffusion: recolouring (img2img at strength {strength} from the same shape in the next color): {recolor.Count} images, " +

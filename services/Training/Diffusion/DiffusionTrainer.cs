@@ -25,33 +25,75 @@ public static class DiffusionTrainer
         random.manual_seed(o.Seed);
         using var text = TextEncoderFrom(o.ClipFolder);
         var tokenizer = ClipTokenizer.FromFolder(o.ClipFolder);
-        var vaeBatches = new DiffusionWorldBatches(tokenizer, o.ImageSize, o.Seed, o.VaeBatchSize);
         var batches = new DiffusionWorldBatches(tokenizer, o.ImageSize, o.Seed, o.BatchSize);
 
-        var vaeConfig = DiffusionWorldConfig.Vae(o.ImageSize, o.VaeWidth, o.VaeGroups);
-        using var vae = new AutoencoderKL(vaeConfig);
-        KitWeights.Randomize(vae, o.Seed);
-        var vaeLoop = new TrainingLoop(vae, Loop(o, o.VaeSteps, "vae"), "diffusion vae", o.Fingerprint("vae"));
-        vaeLoop.Run(step => DiffusionLosses.Autoencoder(vae, vaeBatches.At(step).Images, o.KlWeight, new Generator((ulong)step, CPU)));
+        var (vae, vaeLoop) = o.ContinueFrom is null ? TrainAutoencoder(o, tokenizer) : (LoadAutoencoder(o.ContinueFrom), null);
+        using var _ = vae;
         foreach (var p in vae.parameters())
             p.requires_grad = false;
+        vae.eval();
+        var vaeConfig = o.ContinueFrom is null ? vae.Config with { ScalingFactor = LatentScale(vae, batches, o.VaeSteps) } : vae.Config;
 
-        vaeConfig = vaeConfig with { ScalingFactor = LatentScale(vae, batches, o.VaeSteps) };
-        using var unet = new UNet2DConditionModel(DiffusionWorldConfig.Unet(o.ImageSize / vaeConfig.ScaleFactor, o.UnetWidth, text.Config.HiddenSize, o.UnetGroups, o.UnetLayers));
-        KitWeights.Randomize(unet, o.Seed + 1);
+        using var unet = o.ContinueFrom is null
+            ? new UNet2DConditionModel(DiffusionWorldConfig.Unet(o.ImageSize / vaeConfig.ScaleFactor, o.UnetWidth, text.Config.HiddenSize, o.UnetGroups, o.UnetLayers))
+            : LoadUnet(o.ContinueFrom);
+        if (o.ContinueFrom is null)
+            KitWeights.Randomize(unet, o.Seed + 1);
+        // Scenes of the UNet's steps: after the autoencoder's (its batches are no larger); a continued run's come after
+        // any first run's (well past the 2 500–4 000 steps of the recipes so far).
+        var (firstBatch, firstNoise) = o.ContinueFrom is null ? (o.VaeSteps, 0) : (1_000_000, 1_000_000);
         var alphasCumprod = NoiseSchedules.AlphasCumprod(SdKit.Sd15Schedule);   // what the folder's scheduler file states
         var unetLoop = new TrainingLoop(unet, Loop(o, o.UnetSteps, "unet"), "diffusion unet", o.Fingerprint("unet"));
         unetLoop.Run(step =>
         {
-            var batch = batches.At(o.VaeSteps + step);   // other scenes than the autoencoder's (its batches are no larger)
-            var (latents, states) = Condition(vae, vaeConfig.ScalingFactor, text, batch);
-            return DiffusionLosses.NoisePrediction(unet, latents, states, alphasCumprod, new Generator((ulong)step, CPU), o.SnrGamma);
+            var (latents, states) = Condition(vae, vaeConfig.ScalingFactor, text, batches.At(firstBatch + step));
+            return DiffusionLosses.NoisePrediction(unet, latents, states, alphasCumprod, new Generator((ulong)(firstNoise + step), CPU), o.SnrGamma);
+        }, afterCheckpoint: done =>
+        {
+            if (o.SnapshotEvery > 0 && done % o.SnapshotEvery == 0 && done < o.UnetSteps)
+                SdKit.WriteFolder(Path.Combine(o.WorkDirectory, "snapshots", $"unet-{done}"), unet, vae, vaeConfig, text,
+                    $"Snapshot of a diffusion training run after {done} of {o.UnetSteps} UNet steps (work folder {o.WorkDirectory}).\n");
         });
 
-        var report = new DiffusionTrainingReport(vaeLoop.Elapsed, vaeLoop.Losses.Take(10).Average(), vaeLoop.Losses.TakeLast(50).Average(),
-            vaeConfig.ScalingFactor, unetLoop.Elapsed, unetLoop.Losses.Take(10).Average(), unetLoop.Losses.TakeLast(50).Average(), 0);
+        var report = new DiffusionTrainingReport(vaeLoop?.Elapsed ?? TimeSpan.Zero, vaeLoop?.Losses.Take(10).Average() ?? double.NaN,
+            vaeLoop?.Losses.TakeLast(50).Average() ?? double.NaN, vaeConfig.ScalingFactor,
+            unetLoop.Elapsed, unetLoop.Losses.Take(10).Average(), unetLoop.Losses.TakeLast(50).Average(), 0);
         SdKit.WriteFolder(o.OutputFolder, unet, vae, vaeConfig, text, DiffusionModelCard.Write(o, report));
         return report with { FolderBytes = Directory.EnumerateFiles(o.OutputFolder, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length) };
+    }
+
+    // The autoencoder from scratch: reconstruction + KL on the world's images.
+    private static (AutoencoderKL Vae, TrainingLoop Loop) TrainAutoencoder(DiffusionTrainingOptions o, ClipTokenizer tokenizer)
+    {
+        var vaeBatches = new DiffusionWorldBatches(tokenizer, o.ImageSize, o.Seed, o.VaeBatchSize);
+        var vae = new AutoencoderKL(DiffusionWorldConfig.Vae(o.ImageSize, o.VaeWidth, o.VaeGroups));
+        KitWeights.Randomize(vae, o.Seed);
+        var loop = new TrainingLoop(vae, Loop(o, o.VaeSteps, "vae"), "diffusion vae", o.Fingerprint("vae"));
+        loop.Run(step => DiffusionLosses.Autoencoder(vae, vaeBatches.At(step).Images, o.KlWeight, new Generator((ulong)step, CPU)));
+        return (vae, loop);
+    }
+
+    // A trained folder's networks as plain trainable modules: the loaders prepare them for serving (channels-last
+    // convolution weights on the CPU, no gradients), so their weights are copied into new modules of the same config.
+    private static UNet2DConditionModel LoadUnet(string folder)
+    {
+        using var loaded = UNet2DConditionModel.Load(Path.Combine(folder, "unet"), CPU, ScalarType.Float32);
+        return CopyWeights(loaded, new UNet2DConditionModel(loaded.Config));
+    }
+
+    private static AutoencoderKL LoadAutoencoder(string folder)
+    {
+        using var loaded = AutoencoderKL.Load(Path.Combine(folder, "vae"), CPU, ScalarType.Float32);
+        return CopyWeights(loaded, new AutoencoderKL(loaded.Config));
+    }
+
+    private static T CopyWeights<T>(nn.Module from, T to) where T : nn.Module
+    {
+        var weights = from.state_dict();
+        using (no_grad())
+            foreach (var (name, value) in to.state_dict())
+                value.copy_(weights[name]);
+        return to;
     }
 
     /// <summary>The CLIP folder's text tower as a CLIPTextModel (the same text_model.* weights), frozen.</summary>

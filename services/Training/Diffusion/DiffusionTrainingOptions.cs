@@ -28,6 +28,14 @@ public sealed record DiffusionTrainingOptions
     /// <summary>Min-SNR-γ weighting of the UNet's loss (<see cref="DiffusionLosses.NoisePrediction"/>); none: plain MSE.</summary>
     public double? SnrGamma { get; init; }
     public int CheckpointEvery { get; init; } = 100;
+    /// <summary>
+    /// A trained pipeline folder (this trainer's output) whose UNet trains further, its autoencoder and latent scale kept
+    /// as they are (no autoencoder stage); the UNet's steps then draw scenes no earlier stage drew.
+    /// </summary>
+    public string? ContinueFrom { get; init; }
+    /// <summary>Every this many UNet steps (a multiple of <see cref="CheckpointEvery"/>), the whole pipeline is also
+    /// written to <c>work/snapshots/unet-&lt;step&gt;</c>, to pick a step by held-out evaluation; 0: none.</summary>
+    public int SnapshotEvery { get; init; }
     public int Seed { get; init; } = 1;
     public bool Resume { get; init; }
 
@@ -37,8 +45,9 @@ public sealed record DiffusionTrainingOptions
     {
         var vae = $"diffusion vae size={ImageSize} vae={VaeWidth}/{VaeGroups} vae-steps={VaeSteps} batch={VaeBatchSize} " +
             $"lr={LearningRate} warmup={WarmupSteps} wd={WeightDecay} clip={GradientClip} kl={KlWeight} seed={Seed}";
-        return stage == "vae"
-            ? vae
-            : $"{vae}; unet clip={Path.GetFullPath(ClipFolder)} unet={UnetWidth}/{UnetGroups} unet-layers={UnetLayers} unet-steps={UnetSteps} batch={BatchSize} snr-gamma={SnrGamma}";
+        var unet = $"unet clip={Path.GetFullPath(ClipFolder)} unet={UnetWidth}/{UnetGroups} unet-layers={UnetLayers} unet-steps={UnetSteps} batch={BatchSize} snr-gamma={SnrGamma}";
+        return stage == "vae" ? vae
+            : ContinueFrom is null ? $"{vae}; {unet}"
+            : $"diffusion unet continued from {Path.GetFullPath(ContinueFrom)} lr={LearningRate} warmup={WarmupSteps} wd={WeightDecay} clip={GradientClip} seed={Seed}; {unet}";
     }
 }

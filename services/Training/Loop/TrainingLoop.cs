@@ -29,9 +29,10 @@ public sealed class TrainingLoop(nn.Module model, LoopOptions options, string la
 
     /// <summary>
     /// Runs steps until <see cref="LoopOptions.Steps"/>; <paramref name="lossAt"/> builds step <c>i</c>'s batch and
-    /// returns its scalar loss (with its graph); <paramref name="afterStep"/> runs after each optimizer step (e.g. clamps).
+    /// returns its scalar loss (with its graph); <paramref name="afterStep"/> runs after each optimizer step (e.g. clamps);
+    /// <paramref name="afterCheckpoint"/> after each checkpoint is saved, with the number of steps done (e.g. snapshots).
     /// </summary>
-    public void Run(Func<int, Tensor> lossAt, Action? afterStep = null)
+    public void Run(Func<int, Tensor> lossAt, Action? afterStep = null, Action<int>? afterCheckpoint = null)
     {
         Directory.CreateDirectory(options.WorkDirectory);
         var checkpointFolder = Path.Combine(options.WorkDirectory, "checkpoint");
@@ -75,6 +76,7 @@ public sealed class TrainingLoop(nn.Module model, LoopOptions options, string la
                 TrainingCheckpoint.Save(checkpointFolder, model, optimizer,
                     new TrainingCheckpoint.State(step + 1, _losses, fingerprint, (before + progress.Elapsed).TotalSeconds));
                 LossCurvePlot.Save(Path.Combine(options.WorkDirectory, "loss.png"), $"{label}: loss per step", _losses);
+                afterCheckpoint?.Invoke(step + 1);
             }
         }
         model.eval();

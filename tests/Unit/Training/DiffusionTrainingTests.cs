@@ -235,6 +235,51 @@ public sealed class DiffusionTrainingTests
         }
     }
 
+    // --continue-from: the UNet of a trained folder trains further with its autoencoder (and latent scale) kept, no
+    // autoencoder stage; --snapshot-every writes whole pipeline folders along the way, which the pipeline loads.
+    [Fact]
+    public void ContinueFrom_TrainedFolder_TrainsItsUnetFurtherKeepsItsAutoencoderAndWritesSnapshots()
+    {
+        using var clip = new TinyClip(seed: 39);
+        var root = Directory.CreateTempSubdirectory("tiny-diffusion-continued-").FullName;
+        try
+        {
+            var first = new DiffusionTrainingOptions
+            {
+                ClipFolder = clip.Folder, OutputFolder = Path.Combine(root, "first"), WorkDirectory = Path.Combine(root, "work-first"),
+                ImageSize = 16, VaeWidth = 32, UnetWidth = 32, VaeSteps = 3, UnetSteps = 3, BatchSize = 4, WarmupSteps = 1, CheckpointEvery = 3,
+            };
+            var firstReport = DiffusionTrainer.Train(first);
+            var continued = first with
+            {
+                OutputFolder = Path.Combine(root, "continued"), WorkDirectory = Path.Combine(root, "work-continued"),
+                ContinueFrom = first.OutputFolder, UnetSteps = 4, CheckpointEvery = 2, SnapshotEvery = 2,
+            };
+
+            var report = DiffusionTrainer.Train(continued);
+
+            Assert.Equal(firstReport.ScalingFactor, report.ScalingFactor);
+            Assert.False(Directory.Exists(Path.Combine(continued.WorkDirectory, "vae")), "a continued run trains no autoencoder");
+            using var before = StableDiffusionPipeline.Load(first.OutputFolder, CPU, ScalarType.Float32);
+            using var after = StableDiffusionPipeline.Load(continued.OutputFolder, CPU, ScalarType.Float32);
+            var vaeBefore = before.Models.Vae.state_dict();
+            Assert.All(after.Models.Vae.state_dict(), p => Assert.True(p.Value.eq(vaeBefore[p.Key]).all().item<bool>(), $"vae {p.Key} changed"));
+            var unetBefore = before.Models.Unet.state_dict();
+            Assert.Contains(after.Models.Unet.state_dict(), p => !p.Value.eq(unetBefore[p.Key]).all().item<bool>());
+            Assert.Contains("trained further", File.ReadAllText(Path.Combine(continued.OutputFolder, "README.md")));
+            var snapshot = Path.Combine(continued.WorkDirectory, "snapshots", "unet-2");
+            using var fromSnapshot = StableDiffusionPipeline.Load(snapshot, CPU, ScalarType.Float32);
+            var output = fromSnapshot.Generate(new GenerationRequest("a red circle", "", 0, 0, 2, 3.0, [7], SchedulerKind.Default, null, 0,
+                PreviewRequest.None), onStep: null, CancellationToken.None);
+            Assert.Equal(16, output.Images.Single().Width);
+            Assert.False(Directory.Exists(Path.Combine(continued.WorkDirectory, "snapshots", "unet-4")), "the last step is the output folder, not a snapshot");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     // The denoiser's batches differ every step too, but its loss starts near 1 (a random UNet's prediction of unit
     // noise) and falls to ~0.4 within 40 steps when measured, so the first and last steps' losses show it.
     private static IReadOnlyList<double> Train(nn.Module model, Func<int, Tensor> lossAt, int steps, string label)

@@ -65,6 +65,13 @@ public static class TorchRuntime
     /// <summary>What was done about freed tensor memory and huge pages (see <see cref="HostMemoryReuse"/>).</summary>
     public static string HostMemory => HostMemoryReuse.State;
 
+    /// <summary>
+    /// The <c>GLIBC_TUNABLES</c> a model service is started with (one malloc arena, no mmap'd blocks; glibc reads it
+    /// before any thread exists, which the runtime's own <c>mallopt</c> cannot do, see <see cref="HostMemoryReuse"/>).
+    /// The Containerfiles, build/run-fleet.sh and the Makefile carry this value; a unit test holds them to it.
+    /// </summary>
+    public const string ServiceMallocTunables = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0";
+
     /// <summary>What was done about idle OpenMP workers spinning (see <see cref="OpenMpSpinPolicy"/>).</summary>
     public static string OpenMpSpin => OpenMpSpinPolicy.State;
 

@@ -80,7 +80,8 @@ public sealed partial class ServiceProcess : IDisposable
     /// <summary>Starts <paramref name="dllPath"/> on a free loopback port and waits until it listens.</summary>
     /// <param name="dllPath">The service's entry assembly, e.g. from <see cref="BuildOutputs.Dll"/>.</param>
     /// <param name="arguments">Extra command-line arguments, e.g. <c>--Gateway:Upstreams:Clip=http://...</c>.</param>
-    /// <param name="environment">Extra environment variables (null values remove inherited ones).</param>
+    /// <param name="environment">Extra environment variables (null values remove inherited ones); GLIBC_TUNABLES is the
+    /// services' (<see cref="MultiModal.Models.Runtime.TorchRuntime.ServiceMallocTunables"/>) unless inherited or given here.</param>
     /// <param name="startTimeout">How long to wait for the listening line; default <see cref="DefaultStartTimeout"/>.</param>
     /// <exception cref="TimeoutException">No listening line in time (the message carries the output).</exception>
     /// <exception cref="InvalidOperationException">The process exited before listening.</exception>
@@ -100,6 +101,10 @@ public sealed partial class ServiceProcess : IDisposable
         };
         foreach (var argument in (string[])[dllPath, "--urls", "http://127.0.0.1:0", .. arguments ?? []])
             startInfo.ArgumentList.Add(argument);
+        // glibc malloc from process start as build/run-fleet.sh, the Makefile and the images start the services
+        // (TorchRuntime.ServiceMallocTunables), unless this process's environment or the caller sets its own.
+        if (!startInfo.Environment.ContainsKey("GLIBC_TUNABLES"))
+            startInfo.Environment["GLIBC_TUNABLES"] = MultiModal.Models.Runtime.TorchRuntime.ServiceMallocTunables;
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
             startInfo.Environment[name] = value;
 

@@ -198,11 +198,7 @@ public sealed class DiffusionTrainingTests
         var root = Directory.CreateTempSubdirectory("tiny-diffusion-").FullName;
         try
         {
-            var options = new DiffusionTrainingOptions
-            {
-                ClipFolder = clip.Folder, OutputFolder = Path.Combine(root, "model"), WorkDirectory = Path.Combine(root, "work"),
-                ImageSize = 16, VaeWidth = 32, UnetWidth = 32, VaeSteps = 3, UnetSteps = 3, BatchSize = 4, WarmupSteps = 1, CheckpointEvery = 3,
-            };
+            var options = TinyRun(clip.Folder, Path.Combine(root, "model"), Path.Combine(root, "work"));
             var report = DiffusionTrainer.Train(options);
 
             Assert.True(double.IsFinite(report.ScalingFactor) && report.ScalingFactor > 0, $"scaling factor {report.ScalingFactor}");
@@ -244,11 +240,7 @@ public sealed class DiffusionTrainingTests
         var root = Directory.CreateTempSubdirectory("tiny-diffusion-continued-").FullName;
         try
         {
-            var first = new DiffusionTrainingOptions
-            {
-                ClipFolder = clip.Folder, OutputFolder = Path.Combine(root, "first"), WorkDirectory = Path.Combine(root, "work-first"),
-                ImageSize = 16, VaeWidth = 32, UnetWidth = 32, VaeSteps = 3, UnetSteps = 3, BatchSize = 4, WarmupSteps = 1, CheckpointEvery = 3,
-            };
+            var first = TinyRun(clip.Folder, Path.Combine(root, "first"), Path.Combine(root, "work-first"));
             var firstReport = DiffusionTrainer.Train(first);
             var continued = first with
             {
@@ -279,6 +271,13 @@ public sealed class DiffusionTrainingTests
             Directory.Delete(root, recursive: true);
         }
     }
+
+    // train diffusion at toy size: 16-px images, 3 autoencoder and 3 UNet steps.
+    private static DiffusionTrainingOptions TinyRun(string clipFolder, string output, string work) => new()
+    {
+        ClipFolder = clipFolder, OutputFolder = output, WorkDirectory = work,
+        ImageSize = 16, VaeWidth = 32, UnetWidth = 32, VaeSteps = 3, UnetSteps = 3, BatchSize = 4, WarmupSteps = 1, CheckpointEvery = 3,
+    };
 
     // The denoiser's batches differ every step too, but its loss starts near 1 (a random UNet's prediction of unit
     // noise) and falls to ~0.4 within 40 steps when measured, so the first and last steps' losses show it.

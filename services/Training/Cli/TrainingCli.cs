@@ -163,8 +163,8 @@ public static class TrainingCli
             ContinueFrom = a.String("continue-from"),
             SnapshotEvery = a.Int("snapshot-every", 0),
         };
-        if (options.SnapshotEvery % options.CheckpointEvery != 0)
-            throw new ArgumentException($"--snapshot-every {options.SnapshotEvery}: must be a multiple of the checkpoint interval ({options.CheckpointEvery})");
+        if (options.SnapshotEvery < 0 || options.SnapshotEvery % options.CheckpointEvery != 0)
+            throw new ArgumentException($"--snapshot-every {options.SnapshotEvery}: must be 0 (none) or a positive multiple of the checkpoint interval ({options.CheckpointEvery})");
         if (options.SnrGamma is <= 0)
             throw new ArgumentException($"--snr-gamma {options.SnrGamma}: must be positive (5 is Min-SNR's usual choice)");
         if (options.UnetLayers < 1)
@@ -188,6 +188,8 @@ public static class TrainingCli
         var roundTripCount = a.Int("round-trip", 64);
         var seedOffset = a.Int("seed-offset", 0);
         a.RejectUnknown();
+        if (seedOffset < 0)
+            throw new ArgumentException($"--seed-offset {seedOffset}: seeds are offset + prompt index, so it must be 0 or more");
         using var evaluation = new DiffusionEvaluation(folder, clip, (ulong)seedOffset);
         var result = evaluation.Run(steps, guidance, save);
         Console.WriteLine($"diffusion: 32 prompts (every color x shape, seed = {(seedOffset == 0 ? "index" : $"{seedOffset} + index")}), {steps} steps, guidance {guidance}, classified by {clip}: {result}");

@@ -17,7 +17,7 @@ public static class TrainingCli
                                    [--seed 1] [--patch 16] [--vision-width 96] [--text-width 64] [--shape-term 0] [--resume] [--init-from <model.dat>] [--eval-count 500] [--other-images <dir>] [--threads 1]
                Training train vision --clip <clip dir> --out <dir> [--work <dir>] [--steps 1200] [--batch 32] [--lr 2e-3] [--warmup 60]
                                      [--hidden 128] [--layers 2] [--tower-lr-scale 0] [--features full|default] [--seed 1] [--resume] [--eval-count 300] [--threads 1]
-               Training train diffusion --clip <clip dir> --out <dir> [--work <dir>] [--size 64] [--vae-width 32] [--unet-width 64] [--unet-layers 1] [--vae-groups 4] [--unet-groups 8] [--snr-gamma 5]
+               Training train diffusion --clip <clip dir> --out <dir> [--work <dir>] [--size 64] [--vae-width 32] [--unet-width 64] [--unet-layers 1] [--vae-groups 4] [--unet-groups 8] [--snr-gamma 5] [--ema-decay 0.999]
                                         [--vae-steps 300] [--unet-steps 1200] [--vae-batch 8] [--batch 24] [--lr 1e-3] [--warmup 50] [--seed 1] [--resume] [--threads 1]
                                         [--continue-from <trained pipeline dir>] [--snapshot-every 0]
                Training eval diffusion --model <dir> --clip <clip dir> [--steps 20] [--guidance 7.5] [--strength 0.8] [--round-trip 64] [--save <dir>] [--seed-offset 0]
@@ -158,6 +158,7 @@ public static class TrainingCli
             LearningRate = a.Double("lr", 1e-3),
             WarmupSteps = a.Int("warmup", 50),
             SnrGamma = a.OptionalDouble("snr-gamma"),
+            EmaDecay = a.OptionalDouble("ema-decay"),
             Seed = a.Int("seed", 1),
             Resume = a.Flag("resume"),
             ContinueFrom = a.String("continue-from"),
@@ -167,6 +168,8 @@ public static class TrainingCli
             throw new ArgumentException($"--snapshot-every {options.SnapshotEvery}: must be 0 (none) or a positive multiple of the checkpoint interval ({options.CheckpointEvery})");
         if (options.SnrGamma is <= 0)
             throw new ArgumentException($"--snr-gamma {options.SnrGamma}: must be positive (5 is Min-SNR's usual choice)");
+        if (options.EmaDecay is not (null or (> 0 and < 1)))
+            throw new ArgumentException($"--ema-decay {options.EmaDecay}: must be between 0 and 1 (0.999 averages over ~1000 steps)");
         if (options.UnetLayers < 1)
             throw new ArgumentException($"--unet-layers {options.UnetLayers}: a UNet block needs at least one layer");
         BeginTraining(a, options.ClipFolder);

@@ -22,7 +22,7 @@ public static class DiffusionModelCard
         Scenes rendered on the fly (seed {o.Seed}), one caption paraphrase naming color and shape each, 10 % empty captions (for guidance).
         AdamW (β 0.9/0.98), lr {o.LearningRate}, {o.WarmupSteps} warmup steps then cosine, gradient clipping {o.GradientClip}.
         - Autoencoder: {(o.ContinueFrom is { } from ? $"that of `{from}`, kept as it was" : $"{o.VaeSteps} steps of {o.VaeBatchSize} images, MSE + {o.KlWeight} × KL; loss {r.VaeFirstLoss:F4} (first 10) → {r.VaeLastLoss:F4} (last 50), {r.VaeTime.TotalMinutes:F1} min")}.
-        - UNet: {(o.ContinueFrom is { } start ? $"the UNet of `{start}` trained further, " : "")}{o.UnetSteps} steps of {o.BatchSize} images, noise-prediction MSE{(o.SnrGamma is { } g ? $" weighted by Min-SNR-γ (γ = {g})" : "")}; loss {r.UnetFirstLoss:F4} → {r.UnetLastLoss:F4}, {r.UnetTime.TotalMinutes:F1} min.
+        - UNet: {(o.ContinueFrom is { } start ? $"the UNet of `{start}` trained further, " : "")}{o.UnetSteps} steps of {o.BatchSize} images, noise-prediction MSE{(o.SnrGamma is { } g ? $" weighted by Min-SNR-γ (γ = {g})" : "")}{(o.EmaDecay is { } d ? $"; the folder holds the weights' exponential moving average (decay {d})" : "")}; loss {r.UnetFirstLoss:F4} → {r.UnetLastLoss:F4}, {r.UnetTime.TotalMinutes:F1} min.
 
         ## Limits
         Knows only shapes; {o.ImageSize}-px images. How often its images show the prompt's color and shape: `eval diffusion` (README of builtin-models).

@@ -43,7 +43,10 @@ public static class DiffusionTrainer
         // any first run's (well past the 2 500–4 000 steps of the recipes so far).
         var (firstBatch, firstNoise) = o.ContinueFrom is null ? (o.VaeSteps, 0) : (1_000_000, 1_000_000);
         var alphasCumprod = NoiseSchedules.AlphasCumprod(SdKit.Sd15Schedule);   // what the folder's scheduler file states
-        var unetLoop = new TrainingLoop(unet, Loop(o, o.UnetSteps, "unet"), "diffusion unet", o.Fingerprint("unet"));
+        using var averaged = o.EmaDecay is null ? null : Frozen(new UNet2DConditionModel(unet.Config));
+        var average = averaged is null ? null : new ExponentialMovingAverage(unet, averaged, o.EmaDecay!.Value);
+        var sampled = averaged ?? unet;   // what the folder and snapshots get: the moving average when the run keeps one
+        var unetLoop = new TrainingLoop(unet, Loop(o, o.UnetSteps, "unet"), "diffusion unet", o.Fingerprint("unet"), average: average);
         unetLoop.Run(step =>
         {
             var (latents, states) = Condition(vae, vaeConfig.ScalingFactor, text, batches.At(firstBatch + step));
@@ -51,14 +54,14 @@ public static class DiffusionTrainer
         }, afterCheckpoint: done =>
         {
             if (o.SnapshotEvery > 0 && done % o.SnapshotEvery == 0 && done < o.UnetSteps)
-                SdKit.WriteFolder(Path.Combine(o.WorkDirectory, "snapshots", $"unet-{done}"), unet, vae, vaeConfig, text,
+                SdKit.WriteFolder(Path.Combine(o.WorkDirectory, "snapshots", $"unet-{done}"), sampled, vae, vaeConfig, text,
                     $"Snapshot of a diffusion training run after {done} of {o.UnetSteps} UNet steps (work folder {o.WorkDirectory}).\n");
         });
 
         var report = new DiffusionTrainingReport(vaeLoop?.Elapsed ?? TimeSpan.Zero, vaeLoop?.Losses.Take(10).Average() ?? double.NaN,
             vaeLoop?.Losses.TakeLast(50).Average() ?? double.NaN, vaeConfig.ScalingFactor,
             unetLoop.Elapsed, unetLoop.Losses.Take(10).Average(), unetLoop.Losses.TakeLast(50).Average(), 0);
-        SdKit.WriteFolder(o.OutputFolder, unet, vae, vaeConfig, text, DiffusionModelCard.Write(o, report));
+        SdKit.WriteFolder(o.OutputFolder, sampled, vae, vaeConfig, text, DiffusionModelCard.Write(o, report));
         return report with { FolderBytes = Directory.EnumerateFiles(o.OutputFolder, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length) };
     }
 
@@ -85,6 +88,14 @@ public static class DiffusionTrainer
     {
         using var loaded = AutoencoderKL.Load(Path.Combine(folder, "vae"), CPU, ScalarType.Float32);
         return CopyWeights(loaded, new AutoencoderKL(loaded.Config));
+    }
+
+    private static T Frozen<T>(T module) where T : nn.Module
+    {
+        foreach (var p in module.parameters())
+            p.requires_grad = false;
+        module.eval();
+        return module;
     }
 
     private static T CopyWeights<T>(nn.Module from, T to) where T : nn.Module

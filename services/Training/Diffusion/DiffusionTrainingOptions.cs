@@ -27,6 +27,9 @@ public sealed record DiffusionTrainingOptions
     public double KlWeight { get; init; } = 1e-3;
     /// <summary>Min-SNR-γ weighting of the UNet's loss (<see cref="DiffusionLosses.NoisePrediction"/>); none: plain MSE.</summary>
     public double? SnrGamma { get; init; }
+    /// <summary>Decay of the UNet weights' exponential moving average (<see cref="Loop.ExponentialMovingAverage"/>),
+    /// which the folder then holds in place of the last step's weights; none: the last step's.</summary>
+    public double? EmaDecay { get; init; }
     public int CheckpointEvery { get; init; } = 100;
     /// <summary>
     /// A trained pipeline folder (this trainer's output) whose UNet trains further, its autoencoder and latent scale kept
@@ -45,7 +48,8 @@ public sealed record DiffusionTrainingOptions
     {
         var vae = $"diffusion vae size={ImageSize} vae={VaeWidth}/{VaeGroups} vae-steps={VaeSteps} batch={VaeBatchSize} " +
             $"lr={LearningRate} warmup={WarmupSteps} wd={WeightDecay} clip={GradientClip} kl={KlWeight} seed={Seed}";
-        var unet = $"unet clip={Path.GetFullPath(ClipFolder)} unet={UnetWidth}/{UnetGroups} unet-layers={UnetLayers} unet-steps={UnetSteps} batch={BatchSize} snr-gamma={SnrGamma}";
+        var unet = $"unet clip={Path.GetFullPath(ClipFolder)} unet={UnetWidth}/{UnetGroups} unet-layers={UnetLayers} unet-steps={UnetSteps} batch={BatchSize} snr-gamma={SnrGamma}" +
+            (EmaDecay is null ? "" : $" ema={EmaDecay}");
         return stage == "vae" ? vae
             : ContinueFrom is null ? $"{vae}; {unet}"
             : $"diffusion unet continued from {Path.GetFullPath(ContinueFrom)} lr={LearningRate} warmup={WarmupSteps} wd={WeightDecay} clip={GradientClip} seed={Seed}; {unet}";

@@ -10,18 +10,20 @@ namespace MultiModal.Training.Loop;
 /// </summary>
 public static class TrainingCheckpoint
 {
-    private const string ModelFile = "model.dat", OptimizerFile = "optimizer.safetensors", StateFile = "state.json";
+    private const string ModelFile = "model.dat", AverageFile = "average.dat", OptimizerFile = "optimizer.safetensors", StateFile = "state.json";
 
     /// <summary><paramref name="Seconds"/>: wall time of the steps before <paramref name="NextStep"/>, over every process that ran them.</summary>
     public sealed record State(int NextStep, List<double> Losses, string Fingerprint, double Seconds = 0);
 
-    public static void Save(string folder, nn.Module model, DecoupledAdamW optimizer, State state)
+    /// <summary>Writes the checkpoint; <paramref name="average"/>: the weights' moving average, when the run keeps one.</summary>
+    public static void Save(string folder, nn.Module model, DecoupledAdamW optimizer, State state, nn.Module? average = null)
     {
         var temporary = folder + ".tmp";
         if (Directory.Exists(temporary))
             Directory.Delete(temporary, recursive: true);
         Directory.CreateDirectory(temporary);
         model.save(Path.Combine(temporary, ModelFile));
+        average?.save(Path.Combine(temporary, AverageFile));
         optimizer.Save(Path.Combine(temporary, OptimizerFile));
         File.WriteAllText(Path.Combine(temporary, StateFile), JsonSerializer.Serialize(state));
         if (Directory.Exists(folder))
@@ -31,9 +33,10 @@ public static class TrainingCheckpoint
 
     /// <summary>
     /// Loads a checkpoint into <paramref name="model"/> and <paramref name="optimizer"/>; null when there is none. A
-    /// checkpoint of another configuration (fingerprint) is refused rather than half-loaded.
+    /// checkpoint of another configuration (fingerprint) is refused rather than half-loaded, as is one without the moving
+    /// average the run keeps (<paramref name="average"/>).
     /// </summary>
-    public static State? TryLoad(string folder, nn.Module model, DecoupledAdamW optimizer, string fingerprint)
+    public static State? TryLoad(string folder, nn.Module model, DecoupledAdamW optimizer, string fingerprint, nn.Module? average = null)
     {
         var statePath = Path.Combine(folder, StateFile);
         if (!File.Exists(statePath))
@@ -44,7 +47,11 @@ public static class TrainingCheckpoint
             throw new InvalidOperationException(
                 $"checkpoint {folder} was written by another configuration ({state.Fingerprint}); this run is {fingerprint}. " +
                 "Delete it or run with the same options.");
+        var averagePath = Path.Combine(folder, AverageFile);
+        if (average is not null && !File.Exists(averagePath))
+            throw new InvalidOperationException($"checkpoint {folder} has no moving average ({AverageFile}) for this run to resume");
         model.load(Path.Combine(folder, ModelFile));
+        average?.load(averagePath);
         optimizer.Load(Path.Combine(folder, OptimizerFile));
         return state;
     }

@@ -20,9 +20,11 @@ public sealed record LoopOptions(
 /// schedule with warmup, gradient clipping by global norm, a checkpoint every <see cref="LoopOptions.CheckpointEvery"/>
 /// steps (resumable), a progress bar and the loss curve saved as <c>loss.png</c> in the work directory.
 /// <paramref name="learningRateScale"/> (by parameter name; default 1 for all) gives parts their own multiple of the
-/// schedule's rate, e.g. a pretrained tower fine-tuned gently under layers trained from scratch.
+/// schedule's rate, e.g. a pretrained tower fine-tuned gently under layers trained from scratch. With an
+/// <paramref name="average"/>, the weights' moving average is updated after every optimizer step and checkpointed with them.
 /// </summary>
-public sealed class TrainingLoop(nn.Module model, LoopOptions options, string label, string fingerprint, Func<string, double>? learningRateScale = null)
+public sealed class TrainingLoop(nn.Module model, LoopOptions options, string label, string fingerprint, Func<string, double>? learningRateScale = null,
+    ExponentialMovingAverage? average = null)
 {
     public IReadOnlyList<double> Losses => _losses;
     private List<double> _losses = [];
@@ -47,11 +49,13 @@ public sealed class TrainingLoop(nn.Module model, LoopOptions options, string la
         var schedule = new CosineSchedule(options.LearningRate, options.WarmupSteps, options.Steps, options.LearningRate / 20);
 
         var (first, before) = (0, TimeSpan.Zero);
-        if (options.Resume && TrainingCheckpoint.TryLoad(checkpointFolder, model, optimizer, fingerprint) is { } state)
+        if (options.Resume && TrainingCheckpoint.TryLoad(checkpointFolder, model, optimizer, fingerprint, average?.Shadow) is { } state)
         {
             (first, _losses, before) = (state.NextStep, state.Losses, TimeSpan.FromSeconds(state.Seconds));
             Console.Error.WriteLine($"{label}: resumed from {checkpointFolder} at step {first}");
         }
+        else
+            average?.Reset();
 
         model.train();
         var progress = new ProgressBar(label, options.Steps, first);
@@ -68,13 +72,14 @@ public sealed class TrainingLoop(nn.Module model, LoopOptions options, string la
                 optimizer.Step(lr);
                 _losses.Add(loss.item<float>());
             }
+            average?.Update(step + 1);
             afterStep?.Invoke();
             progress.Report(step, _losses[^1], lr);
             var last = step + 1 == options.Steps;
             if ((step + 1) % options.CheckpointEvery == 0 || last)
             {
                 TrainingCheckpoint.Save(checkpointFolder, model, optimizer,
-                    new TrainingCheckpoint.State(step + 1, _losses, fingerprint, (before + progress.Elapsed).TotalSeconds));
+                    new TrainingCheckpoint.State(step + 1, _losses, fingerprint, (before + progress.Elapsed).TotalSeconds), average?.Shadow);
                 LossCurvePlot.Save(Path.Combine(options.WorkDirectory, "loss.png"), $"{label}: loss per step", _losses);
                 afterCheckpoint?.Invoke(step + 1);
             }

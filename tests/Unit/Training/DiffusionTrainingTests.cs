@@ -272,6 +272,36 @@ public sealed class DiffusionTrainingTests
         }
     }
 
+    // --ema-decay: the folder's UNet is the weights' moving average the checkpoint holds, not the last step's weights.
+    [Fact]
+    public void EmaDecay_TinyRun_FolderHoldsTheAveragedUnet()
+    {
+        using var clip = new TinyClip(seed: 40);
+        var root = Directory.CreateTempSubdirectory("tiny-diffusion-ema-").FullName;
+        try
+        {
+            var options = TinyRun(clip.Folder, Path.Combine(root, "model"), Path.Combine(root, "work")) with { EmaDecay = 0.9 };
+
+            DiffusionTrainer.Train(options);
+
+            using var pipeline = StableDiffusionPipeline.Load(options.OutputFolder, CPU, ScalarType.Float32);
+            var config = pipeline.Models.Unet.Config;
+            using var averaged = new UNet2DConditionModel(config);
+            averaged.load(Path.Combine(options.WorkDirectory, "unet", "checkpoint", "average.dat"));
+            using var last = new UNet2DConditionModel(config);
+            last.load(Path.Combine(options.WorkDirectory, "unet", "checkpoint", "model.dat"));
+            var served = pipeline.Models.Unet.state_dict();
+            var (average, weights) = (averaged.state_dict(), last.state_dict());
+            Assert.All(served, p => Assert.True(p.Value.eq(average[p.Key]).all().item<bool>(), $"{p.Key} is not the average"));
+            Assert.Contains(served, p => !average[p.Key].eq(weights[p.Key]).all().item<bool>());
+            Assert.Contains("moving average (decay 0.9)", File.ReadAllText(Path.Combine(options.OutputFolder, "README.md")));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     // train diffusion at toy size: 16-px images, 3 autoencoder and 3 UNet steps.
     private static DiffusionTrainingOptions TinyRun(string clipFolder, string output, string work) => new()
     {

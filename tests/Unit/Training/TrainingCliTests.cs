@@ -9,6 +9,8 @@ public sealed class TrainingCliTests
     [Theory]
     [InlineData("--unet-layers", "0", "--unet-layers 0: a UNet block needs at least one layer")]
     [InlineData("--snr-gamma", "-1", "--snr-gamma -1: must be positive")]
+    [InlineData("--ema-decay", "1", "--ema-decay 1: must be between 0 and 1")]
+    [InlineData("--snapshot-every", "-100", "--snapshot-every -100: must be 0 (none) or a positive multiple")]
     public void TrainDiffusion_ImpossibleOption_ExitsWithUsageErrorNamingIt(string option, string value, string expected)
     {
         var errors = new StringWriter();

@@ -1,5 +1,6 @@
 using MultiModal.Models.Clip;
 using MultiModal.Models.Runtime;
+using MultiModal.Models.Schedulers;
 using MultiModal.ShapesWorld;
 using MultiModal.Training.Clip;
 using MultiModal.Training.Diffusion;
@@ -20,7 +21,7 @@ public static class TrainingCli
                Training train diffusion --clip <clip dir> --out <dir> [--work <dir>] [--size 64] [--vae-width 32] [--unet-width 64] [--unet-layers 1] [--vae-groups 4] [--unet-groups 8] [--snr-gamma 5] [--ema-decay 0.999]
                                         [--vae-steps 300] [--unet-steps 1200] [--vae-batch 8] [--batch 24] [--lr 1e-3] [--warmup 50] [--seed 1] [--resume] [--threads 1]
                                         [--continue-from <trained pipeline dir>] [--snapshot-every 0]
-               Training eval diffusion --model <dir> --clip <clip dir> [--steps 20] [--guidance 7.5] [--strength 0.8] [--round-trip 64] [--save <dir>] [--seed-offset 0]
+               Training eval diffusion --model <dir> --clip <clip dir> [--steps 20] [--guidance 7.5] [--strength 0.8] [--round-trip 64] [--save <dir>] [--seed-offset 0] [--scheduler default|ddim|euler|dpmpp2m|...]
                Training eval vision --model <dir> [--checkpoint <work>/checkpoint/model.dat] [--count 300] [--seed 1000003] [--images <dir>]
                Training eval clip --model <dir> [--checkpoint <work>/checkpoint/model.dat] [--count 500] [--seed 1000003] [--images <dir>]
                                   [--templates trained|heldout] [--by-size]
@@ -190,12 +191,15 @@ public static class TrainingCli
         var strength = a.Double("strength", 0.8);
         var roundTripCount = a.Int("round-trip", 64);
         var seedOffset = a.Int("seed-offset", 0);
+        var schedulerName = a.String("scheduler") ?? nameof(SchedulerKind.Default);
         a.RejectUnknown();
+        if (!Enum.TryParse<SchedulerKind>(schedulerName, ignoreCase: true, out var scheduler) || !Enum.IsDefined(scheduler))
+            throw new ArgumentException($"--scheduler {schedulerName}: one of {string.Join(", ", Enum.GetNames<SchedulerKind>())}");
         if (seedOffset < 0)
             throw new ArgumentException($"--seed-offset {seedOffset}: seeds are offset + prompt index, so it must be 0 or more");
-        using var evaluation = new DiffusionEvaluation(folder, clip, (ulong)seedOffset);
+        using var evaluation = new DiffusionEvaluation(folder, clip, (ulong)seedOffset, scheduler);
         var result = evaluation.Run(steps, guidance, save);
-        Console.WriteLine($"diffusion: 32 prompts (every color x shape, seed = {(seedOffset == 0 ? "index" : $"{seedOffset} + index")}), {steps} steps, guidance {guidance}, classified by {clip}: {result}");
+        Console.WriteLine($"diffusion: 32 prompts (every color x shape, seed = {(seedOffset == 0 ? "index" : $"{seedOffset} + index")}), {steps} steps ({scheduler} scheduler), guidance {guidance}, classified by {clip}: {result}");
         Console.Write(result.Breakdown());
         var recolor = evaluation.Run(steps, guidance, save is null ? null : Path.Combine(save, "img2img"), strength);
         Console.WriteLine($"diffusion: recolouring (img2img at strength {strength} from the same shape in the next color): {recolor.Count} images, " +

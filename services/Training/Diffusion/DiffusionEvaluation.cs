@@ -16,7 +16,8 @@ namespace MultiModal.Training.Diffusion;
 /// every check it runs. The seeds are <paramref name="seedOffset"/> + the prompt's index: 0 for the numbers reported,
 /// another offset for held-out seeds (choosing between training snapshots without choosing on the reported images).
 /// </summary>
-public sealed class DiffusionEvaluation(string diffusionFolder, string clipFolder, ulong seedOffset = 0) : IDisposable
+/// <paramref name="scheduler"/>: the sampler (default: the folder's own scheduler file, as a request that names none).
+public sealed class DiffusionEvaluation(string diffusionFolder, string clipFolder, ulong seedOffset = 0, SchedulerKind scheduler = SchedulerKind.Default) : IDisposable
 {
     private readonly StableDiffusionPipeline _pipeline = StableDiffusionPipeline.Load(diffusionFolder, CPU, ScalarType.Float32);
     private readonly ClipModel _clip = ClipCheckpoint.Load(clipFolder, CPU, ScalarType.Float32);
@@ -51,7 +52,7 @@ public sealed class DiffusionEvaluation(string diffusionFolder, string clipFolde
             var (color, shape) = prompts[i];
             var prompt = $"a {WorldVocabulary.Name(color)} {WorldVocabulary.Name(shape)}";
             var init = strength is null ? null : new DecodedImage(size, size, SceneRenderer.RenderRgb(RecolorScenes.Source(i, color, shape), size));
-            var output = _pipeline.Generate(new GenerationRequest(prompt, "", 0, 0, steps, guidance, [seedOffset + (ulong)i], SchedulerKind.Default,
+            var output = _pipeline.Generate(new GenerationRequest(prompt, "", 0, 0, steps, guidance, [seedOffset + (ulong)i], scheduler,
                 init, strength ?? 0, PreviewRequest.None), onStep: null, CancellationToken.None);
             var image = output.Images.Single();
             var png = SceneRenderer.EncodePng(image.Rgb, image.Width, image.Height);

@@ -11,14 +11,24 @@ public sealed class TrainingCliTests
     [InlineData("--snr-gamma", "-1", "--snr-gamma -1: must be positive")]
     [InlineData("--ema-decay", "1", "--ema-decay 1: must be between 0 and 1")]
     [InlineData("--snapshot-every", "-100", "--snapshot-every -100: must be 0 (none) or a positive multiple")]
-    public void TrainDiffusion_ImpossibleOption_ExitsWithUsageErrorNamingIt(string option, string value, string expected)
+    public void TrainDiffusion_ImpossibleOption_ExitsWithUsageErrorNamingIt(string option, string value, string expected) =>
+        AssertUsageError(["train", "diffusion", "--clip", "no-such-clip", "--out", "no-such-out", option, value], expected);
+
+    [Theory]
+    [InlineData("--seed-offset", "-1", "--seed-offset -1: seeds are offset + prompt index")]
+    [InlineData("--scheduler", "karras", "--scheduler karras: one of Default, Ddim, Pndm")]
+    [InlineData("--scheduler", "42", "--scheduler 42: one of")]
+    public void EvalDiffusion_ImpossibleOption_ExitsWithUsageErrorNamingIt(string option, string value, string expected) =>
+        AssertUsageError(["eval", "diffusion", "--model", "no-such-model", "--clip", "no-such-clip", option, value], expected);
+
+    private static void AssertUsageError(string[] args, string expected)
     {
         var errors = new StringWriter();
         var before = Console.Error;
         Console.SetError(errors);
         try
         {
-            var code = TrainingCli.Run(["train", "diffusion", "--clip", "no-such-clip", "--out", "no-such-out", option, value]);
+            var code = TrainingCli.Run(args);
 
             Assert.Equal(2, code);
             Assert.Contains(expected, errors.ToString());

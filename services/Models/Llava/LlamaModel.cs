@@ -15,6 +15,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 using MultiModal.Models.Layers;
+using MultiModal.Models.Runtime;
 
 namespace MultiModal.Models.Llava;
 
@@ -33,6 +34,8 @@ internal sealed class LlamaRmsNorm : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor hidden_states)
     {
+        if (TakesCpuRmsNorm(hidden_states))
+            return CpuForward(hidden_states);
         var input_dtype = hidden_states.dtype;
         using var h = hidden_states.to(ScalarType.Float32);
         using var squared = h.pow(2);
@@ -42,6 +45,17 @@ internal sealed class LlamaRmsNorm : Module<Tensor, Tensor>
         using var back = normed.to(input_dtype);
         return weight * back;
     }
+
+    // Decode-shaped rows on the CPU without a graph: one pass (CpuRmsNorm) instead of eight operators.
+    private const int MostCpuRows = 16;
+
+    private bool TakesCpuRmsNorm(Tensor x) =>
+        !is_grad_enabled() && x.device_type == DeviceType.CPU && weight.device_type == DeviceType.CPU
+        && x.dtype is ScalarType.Float32 or ScalarType.BFloat16 && weight.dtype == x.dtype && weight.dim() == 1
+        && x.is_contiguous() && weight.is_contiguous() && x.dim() >= 1 && x.shape[^1] == weight.shape[0]
+        && x.numel() / weight.shape[0] <= MostCpuRows;
+
+    private Tensor CpuForward(Tensor x) => CpuRmsNorm.Apply(x, weight, _eps);
 }
 
 /// <summary>

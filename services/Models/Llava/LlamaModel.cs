@@ -255,10 +255,8 @@ internal sealed class LlamaAttention : nn.Module
         using var qProjected = projected[0];
         using var kProjected = projected[1];
         using var vProjected = projected[2];
-        using var q0 = qProjected.view(b, t, _numHeads, _headDim).transpose(1, 2);                  // (B, nh, T, hd)
-        using var k0 = kProjected.view(b, t, _numKvHeads, _headDim).transpose(1, 2);                // (B, nkv, T, hd)
         using var v0 = vProjected.view(b, t, _numKvHeads, _headDim).transpose(1, 2);                // (B, nkv, T, hd)
-        var (q, k1) = LlamaRotaryEmbedding.Apply(q0, k0, cos, sin);
+        var (q, k1) = Rotate(qProjected, kProjected, cos, sin);                                      // (B, nh|nkv, T, hd)
         using var _q = q;
         using var _k1 = k1;
 
@@ -268,6 +266,27 @@ internal sealed class LlamaAttention : nn.Module
         using var merged = y.transpose(1, 2).reshape(b, t, _numHeads * _headDim);                      // (B, T, nh·hd)
         return o_proj.call(merged);
     }
+
+    // RoPE of the projections (B, T, heads·hd) → q (B, nh, T, hd), k (B, nkv, T, hd): decode-shaped rows on the CPU
+    // without a graph in one pass (CpuRotary, the operators' own numbers), otherwise apply_rotary_pos_emb's operators.
+    private (Tensor Q, Tensor K) Rotate(Tensor qProjected, Tensor kProjected, Tensor cos, Tensor sin)
+    {
+        long b = qProjected.shape[0], t = qProjected.shape[1];
+        if (!is_grad_enabled() && b * t <= MostCpuRotaryRows && qProjected.device_type == DeviceType.CPU
+            && qProjected.dtype is ScalarType.Float32 or ScalarType.BFloat16 && cos.dtype == qProjected.dtype && sin.dtype == qProjected.dtype
+            && qProjected.is_contiguous() && kProjected.is_contiguous() && cos.is_contiguous() && sin.is_contiguous()
+            && cos.dim() == 3 && cos.shape[0] == b && cos.shape[1] == t && sin.shape.SequenceEqual(cos.shape))
+        {
+            using var qRotated = CpuRotary.Apply(qProjected, cos, sin, (int)_numHeads);
+            using var kRotated = CpuRotary.Apply(kProjected, cos, sin, (int)_numKvHeads);
+            return (qRotated.view(b, t, _numHeads, _headDim).transpose(1, 2), kRotated.view(b, t, _numKvHeads, _headDim).transpose(1, 2));
+        }
+        using var q0 = qProjected.view(b, t, _numHeads, _headDim).transpose(1, 2);
+        using var k0 = kProjected.view(b, t, _numKvHeads, _headDim).transpose(1, 2);
+        return LlamaRotaryEmbedding.Apply(q0, k0, cos, sin);
+    }
+
+    private const int MostCpuRotaryRows = 16;
 
     // q (B, nh, T, hd); k1, v0 (B, nkv, T, hd) → (B, nh, T, hd), appending k1/v0 to the cache when there is one.
     private Tensor Attend(Tensor q, Tensor k1, Tensor v0, Tensor? mask, LlamaKvCache? cache)

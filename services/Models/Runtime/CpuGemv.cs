@@ -235,5 +235,5 @@ public static unsafe class CpuGemv
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Odd(Vector256<uint> lanes) => (lanes & Vector256.Create(HighHalf)).AsSingle();
 
-    private static float Float(ushort bfloat16) => BitConverter.Int32BitsToSingle(bfloat16 << 16);
+    private static float Float(ushort bfloat16) => BFloat16Bits.ToFloat(bfloat16);
 }

@@ -89,14 +89,7 @@ public static unsafe class CpuRmsNorm
         return sum;
     }
 
-    private static float Float(ushort bfloat16) => BitConverter.Int32BitsToSingle(bfloat16 << 16);
+    private static float Float(ushort bfloat16) => BFloat16Bits.ToFloat(bfloat16);
 
-    // float32 → bfloat16, round to nearest even (NaN stays NaN), as libtorch's conversion.
-    private static ushort Round(float value)
-    {
-        var bits = BitConverter.SingleToUInt32Bits(value);
-        if (float.IsNaN(value))
-            return 0x7FC0;
-        return (ushort)((bits + 0x7FFFu + ((bits >> 16) & 1)) >> 16);
-    }
+    private static ushort Round(float value) => BFloat16Bits.Round(value);
 }

@@ -37,39 +37,35 @@ public sealed class GemvLinear : Module<Tensor, Tensor>
 
     /// <summary>functional.linear(input, weight, bias), through CpuGemv where the product is decode-shaped.</summary>
     public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias) =>
-        TakesCpuGemv(input, weight) ? CpuLinear(input, [(weight, bias)])[0] : functional.linear(input, weight, bias);
+        TakesCpuGemv(input, weight, bias) ? CpuLinear(input, [(weight, bias)])[0] : functional.linear(input, weight, bias);
 
     /// <summary>
     /// Each layer applied to the same input (a layer's q, k and v projections; gate and up): what <c>layer.call(input)</c>
     /// gives for each, in one CpuGemv pass when all of them are decode-shaped (one fork and join instead of one per layer).
     /// </summary>
     public static Tensor[] Project(Tensor input, params GemvLinear[] layers) =>
-        layers.All(layer => TakesCpuGemv(input, layer.weight))
+        layers.All(layer => TakesCpuGemv(input, layer.weight, layer.bias))
             ? CpuLinear(input, [.. layers.Select(layer => ((Tensor)layer.weight, (Tensor?)layer.bias))])
             : [.. layers.Select(layer => layer.call(input))];
 
     private static unsafe Tensor[] CpuLinear(Tensor input, (Tensor Weight, Tensor? Bias)[] layers)
     {
         long k = input.shape[^1];
-        using var scope = NewDisposeScope();
-        var x = input.to(ScalarType.Float32).contiguous();
-        var outputs = layers.Select(layer => empty([.. input.shape[..^1], layer.Weight.shape[0]], ScalarType.Float32)).ToArray();
+        using var x = input.contiguous();
+        var outputs = layers.Select(layer => empty([.. input.shape[..^1], layer.Weight.shape[0]], ScalarType.BFloat16)).ToArray();
         var products = new CpuGemv.Product[layers.Length];
         for (var i = 0; i < layers.Length; i++)
             products[i] = new CpuGemv.Product((ushort*)TensorMemory.DataPointer(layers[i].Weight), (int)layers[i].Weight.shape[0],
-                (float*)TensorMemory.DataPointer(outputs[i]));
-        CpuGemv.MultiplyBf16((float*)TensorMemory.DataPointer(x), (int)(x.numel() / k), (int)k, products, get_num_threads());
-        for (var i = 0; i < layers.Length; i++)
-            if (layers[i].Bias is { } bias)
-                outputs[i].add_(bias);
-        return [.. outputs.Select(y => y.to(input.dtype).MoveToOuterDisposeScope())];
+                layers[i].Bias is { } bias ? (ushort*)TensorMemory.DataPointer(bias) : null, (ushort*)TensorMemory.DataPointer(outputs[i]));
+        CpuGemv.MultiplyBf16((ushort*)TensorMemory.DataPointer(x), (int)(x.numel() / k), (int)k, products, get_num_threads());
+        return outputs;
     }
 
-    /// <summary>Whether <see cref="Linear"/> sends this product through CpuGemv (CPU, bfloat16, 1-2 rows, contiguous W).</summary>
-    public static bool TakesCpuGemv(Tensor input, Tensor weight) =>
+    /// <summary>Whether <see cref="Linear"/> sends this product through CpuGemv (CPU, bfloat16 x, W and bias, 1-2 rows, contiguous W and bias).</summary>
+    public static bool TakesCpuGemv(Tensor input, Tensor weight, Tensor? bias = null) =>
         UseGemvOnCpu && input.device_type == DeviceType.CPU && weight.device_type == DeviceType.CPU
         && weight.dim() == 2 && input.dim() >= 1 && input.shape[^1] == weight.shape[1]
         && weight.dtype == ScalarType.BFloat16 && input.dtype == ScalarType.BFloat16
-        && weight.is_contiguous() && input.numel() / weight.shape[1] is >= 1 and <= CpuGemv.MaxRows
+        && weight.is_contiguous() && (bias is null || (bias.dtype == ScalarType.BFloat16 && bias.is_contiguous() && bias.device_type == DeviceType.CPU)) && input.numel() / weight.shape[1] is >= 1 and <= CpuGemv.MaxRows
         && weight.shape[0] <= int.MaxValue && weight.shape[1] <= int.MaxValue;
 }

@@ -16,7 +16,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace MultiModal.Models.Runtime;
 
-/// <summary>Memory-bound y = x·Wᵀ for at most <see cref="MaxRows"/> float32 rows of x and bfloat16 weights W.</summary>
+/// <summary>Memory-bound y = x·Wᵀ for at most <see cref="MaxRows"/> bfloat16 rows of x and bfloat16 weights W.</summary>
 public static unsafe class CpuGemv
 {
     /// <summary>Most rows of x one call takes; more rows are a GEMM, which libtorch does well.</summary>
@@ -25,42 +25,45 @@ public static unsafe class CpuGemv
     // Output rows one task computes (~0.5 MB of weights at K = 2048), so the tasks spread evenly over the threads.
     private const int RowsPerTask = 128;
 
-    /// <summary>One product of a fused call: weights W (n × k bfloat16 bits, row-major) and its output y (rows × n float32).</summary>
-    public readonly struct Product(ushort* weights, int n, float* output)
+    /// <summary>
+    /// One product of a fused call: weights W (n × k bfloat16 bits, row-major), an optional bias (n bfloat16 bits, or
+    /// null) and its output y (rows × n bfloat16 bits): each y is its float32 sum plus the bias, rounded once to bfloat16.
+    /// </summary>
+    public readonly struct Product(ushort* weights, int n, ushort* bias, ushort* output)
     {
         public ushort* Weights { get; } = weights;
         public int N { get; } = n;
-        public float* Output { get; } = output;
+        public ushort* Bias { get; } = bias;
+        public ushort* Output { get; } = output;
     }
 
     /// <summary>
-    /// y[r, j] = Σₖ x[r, k]·W[j, k] for r &lt; rows, j &lt; n. x: rows × k float32; w: n × k bfloat16 bits, row-major;
-    /// y: rows × n float32. Spread over <paramref name="threads"/> threads (the caller's included).
+    /// y[r, j] = bf16(Σₖ x[r, k]·W[j, k] + bias[j]) for r &lt; rows, j &lt; n, for each product of the same x (a layer's
+    /// q, k and v projections; gate and up) in one pass over the threads: one split of x, one fork and join, and the
+    /// small matrices' rows share tasks' slack with the big ones'. x: rows × k bfloat16 bits. Spread over
+    /// <paramref name="threads"/> threads (the caller's included).
     /// </summary>
-    public static void MultiplyBf16(float* x, int rows, ushort* w, int n, int k, float* y, int threads) =>
-        MultiplyBf16(x, rows, k, [new Product(w, n, y)], threads);
-
-    /// <summary>
-    /// Several products of the same x (a layer's q, k and v projections; gate and up) in one pass over the threads: one
-    /// split of x, one fork and join, and the small matrices' rows share tasks' slack with the big ones'.
-    /// </summary>
-    public static void MultiplyBf16(float* x, int rows, int k, ReadOnlySpan<Product> products, int threads)
+    public static void MultiplyBf16(ushort* x, int rows, int k, ReadOnlySpan<Product> products, int threads)
     {
         if (rows is < 1 or > MaxRows)
             throw new ArgumentOutOfRangeException(nameof(rows), rows, $"1..{MaxRows} rows");
-        // Even elements of each row of x, then odd ones: split[r][0 .. k/2) and split[r][k/2 .. k). 64-byte aligned: the
-        // kernels load it 64 bytes at a time, and loads that straddle two cache lines halved the two-row kernel's speed.
-        var split = (float*)NativeMemory.AlignedAlloc((nuint)rows * (nuint)k * sizeof(float), 64);
+        // x in float32 (exact), then each row's even elements followed by its odd ones: split[r][0 .. k/2) and
+        // split[r][k/2 .. k). 64-byte aligned: the kernels load it 64 bytes at a time, and loads that straddle two cache
+        // lines halved the two-row kernel's speed.
+        var buffer = (float*)NativeMemory.AlignedAlloc((nuint)rows * (nuint)k * 2 * sizeof(float), 64);
         try
         {
+            float* wide = buffer, split = buffer + (long)rows * k;
+            for (var i = 0L; i < (long)rows * k; i++)
+                wide[i] = Float(x[i]);
             for (var r = 0; r < rows; r++)
-                Deinterleave(x + (long)r * k, split + (long)r * k, k);
+                Deinterleave(wide + (long)r * k, split + (long)r * k, k);
             // Task t covers RowsPerTask output rows of one product; firstTask[p] is product p's first task.
             var jobs = new Job[products.Length];
             var firstTask = new int[products.Length + 1];
             for (var p = 0; p < products.Length; p++)
             {
-                jobs[p] = new Job(x, split, rows, products[p].Weights, products[p].N, k, products[p].Output);
+                jobs[p] = new Job(wide, split, rows, k, products[p]);
                 firstTask[p + 1] = firstTask[p] + (products[p].N + RowsPerTask - 1) / RowsPerTask;
             }
             var tasks = firstTask[^1];
@@ -79,7 +82,7 @@ public static unsafe class CpuGemv
         }
         finally
         {
-            NativeMemory.AlignedFree(split);
+            NativeMemory.AlignedFree(buffer);
         }
     }
 
@@ -93,9 +96,9 @@ public static unsafe class CpuGemv
         }
     }
 
-    private readonly struct Job(float* x, float* split, int rows, ushort* w, int n, int k, float* y)
+    private readonly struct Job(float* x, float* split, int rows, int k, Product product)
     {
-        public int N => n;
+        public int N => product.N;
 
         // One weight row at a time, start to end: a single sequential stream per thread. Dotting several rows at once
         // (4 rows, or 2×2 for two x rows) reads streams exactly k·2 bytes apart, which alias in the caches at the
@@ -104,16 +107,25 @@ public static unsafe class CpuGemv
         public void Run(int from, int to)
         {
             var half = k / 2;
+            int n = product.N;
+            ushort* w = product.Weights, bias = product.Bias, y = product.Output;
             float* x0Even = split, x0Odd = split + half, x1Even = split + k, x1Odd = split + k + half;
             for (var j = from; j < to; j++)
             {
                 var row = w + (long)j * k;
                 if (rows == 1)
-                    y[j] = Dot(row, x, x0Even, x0Odd, k);
+                    y[j] = Output(Dot(row, x, x0Even, x0Odd, k), bias, j);
                 else
-                    DotTwo(row, x, x0Even, x0Odd, x + k, x1Even, x1Odd, k, y + j, y + n + j);
+                {
+                    var (s0, s1) = DotTwo(row, x, x0Even, x0Odd, x + k, x1Even, x1Odd, k);
+                    (y[j], y[n + j]) = (Output(s0, bias, j), Output(s1, bias, j));
+                }
             }
         }
+
+        // The float32 sum plus the bias (when there is one), rounded once, as libtorch's float32 product + bias → bf16.
+        private static ushort Output(float sum, ushort* bias, int j) =>
+            BFloat16Bits.Round(bias is null ? sum : sum + Float(bias[j]));
     }
 
     // Σ w[i]·x[i]: the vector loop takes 32 bfloat16 (16 lanes of two) per step against xEven/xOdd; the tail uses x.
@@ -133,10 +145,9 @@ public static unsafe class CpuGemv
         return sum;
     }
 
-    // Two rows of x against one row of w: *y0 = w·x0, *y1 = w·x1, each weight read once.
+    // Two rows of x against one row of w: (w·x0, w·x1), each weight read once.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DotTwo(ushort* w, float* x0, float* x0Even, float* x0Odd, float* x1, float* x1Even, float* x1Odd,
-        int k, float* y0, float* y1)
+    private static (float, float) DotTwo(ushort* w, float* x0, float* x0Even, float* x0Odd, float* x1, float* x1Even, float* x1Odd, int k)
     {
         var i = 0;
         float s0 = 0f, s1 = 0f;
@@ -157,7 +168,7 @@ public static unsafe class CpuGemv
             s0 += wi * x0[i];
             s1 += wi * x1[i];
         }
-        (*y0, *y1) = (s0, s1);
+        return (s0, s1);
     }
 
     // The vector loops take a multiple of their width: k is 32·m (512-bit) or 16·m (256-bit) here.

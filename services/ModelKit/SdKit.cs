@@ -78,8 +78,38 @@ public static class SdKit
         }
         """;
 
+    // SD 1.5's noise schedule under DPMSolverMultistepScheduler as DPM++ 2M (dpmsolver++, order 2, midpoint, no Karras
+    // sigmas): what diffusers' DPMSolverMultistepScheduler.from_config(SD 1.5's file) resolves to, with the algorithm
+    // stated rather than left to the class's defaults. Every other setting keeps that class's default (timestep_spacing
+    // "linspace", lower_order_final true), as for a request naming DPM++ 2M on an SD 1.5 folder.
+    private const string Sd15DpmPP2MSchedulerConfig = """
+        {
+          "_class_name": "DPMSolverMultistepScheduler",
+          "_diffusers_version": "0.25.1",
+          "algorithm_type": "dpmsolver++",
+          "beta_end": 0.012,
+          "beta_schedule": "scaled_linear",
+          "beta_start": 0.00085,
+          "num_train_timesteps": 1000,
+          "prediction_type": "epsilon",
+          "solver_order": 2,
+          "solver_type": "midpoint",
+          "steps_offset": 1,
+          "trained_betas": null,
+          "use_karras_sigmas": false
+        }
+        """;
+
     /// <summary>The schedule the written scheduler/scheduler_config.json states (SD 1.5's), e.g. for training on it.</summary>
     public static SchedulerConfig Sd15Schedule => SchedulerConfig.Parse(Sd15SchedulerConfig);
+
+    /// <summary>The scheduler file <see cref="WriteFolder"/> writes for a pipeline sampled by <paramref name="sampler"/> by default.</summary>
+    public static string SchedulerFile(SchedulerKind sampler) => sampler switch
+    {
+        SchedulerKind.Pndm => Sd15SchedulerConfig,
+        SchedulerKind.DpmPP2M => Sd15DpmPP2MSchedulerConfig,
+        _ => throw new ArgumentOutOfRangeException(nameof(sampler), sampler, "a written pipeline's default scheduler is PNDM (SD 1.5's file) or DPM++ 2M"),
+    };
 
     public static void Write(string outDir, string preset, long seed)
     {
@@ -99,19 +129,21 @@ public static class SdKit
 
     /// <summary>
     /// Writes the networks as a diffusers StableDiffusionPipeline folder (unet/, vae/ with <paramref name="vaeConfig"/>,
-    /// text_encoder/, the CLIP BPE tokenizer, SD 1.5's scheduler config, model_index.json) and <paramref name="readme"/>.
+    /// text_encoder/, the CLIP BPE tokenizer, SD 1.5's noise schedule under <paramref name="sampler"/>'s scheduler class
+    /// (<see cref="SchedulerFile"/>), model_index.json) and <paramref name="readme"/>.
     /// </summary>
     public static void WriteFolder(string outDir, UNet2DConditionModel unet, AutoencoderKL vae, AutoencoderKLConfig vaeConfig,
-        ClipTextModel text, string readme)
+        ClipTextModel text, string readme, SchedulerKind sampler = SchedulerKind.Pndm)
     {
+        var schedulerFile = SchedulerFile(sampler);
         Directory.CreateDirectory(outDir);
         WriteComponent(outDir, "unet", "diffusion_pytorch_model.safetensors", unet, DiffusersConfig(unet.Config, "UNet2DConditionModel"));
         WriteComponent(outDir, "vae", "diffusion_pytorch_model.safetensors", vae, DiffusersConfig(vaeConfig, "AutoencoderKL"));
         WriteComponent(outDir, "text_encoder", "model.safetensors", text, TextEncoderConfig(text.Config));
         WriteTokenizer(Path.Combine(outDir, "tokenizer"), text.Config.MaxPositionEmbeddings);
         Directory.CreateDirectory(Path.Combine(outDir, "scheduler"));
-        File.WriteAllText(Path.Combine(outDir, "scheduler", "scheduler_config.json"), Sd15SchedulerConfig + "\n");
-        KitFiles.WriteJson(Path.Combine(outDir, "model_index.json"), ModelIndex());
+        File.WriteAllText(Path.Combine(outDir, "scheduler", "scheduler_config.json"), schedulerFile + "\n");
+        KitFiles.WriteJson(Path.Combine(outDir, "model_index.json"), ModelIndex(SchedulerConfig.Parse(schedulerFile).ClassName));
         File.WriteAllText(Path.Combine(outDir, "README.md"), readme);
     }
 
@@ -164,7 +196,7 @@ public static class SdKit
         });
     }
 
-    private static JsonObject ModelIndex() => new()
+    private static JsonObject ModelIndex(string schedulerClass) => new()
     {
         ["_class_name"] = "StableDiffusionPipeline",
         ["_diffusers_version"] = "0.25.1",
@@ -172,7 +204,7 @@ public static class SdKit
         ["image_encoder"] = new JsonArray(null, null),
         ["requires_safety_checker"] = false,
         ["safety_checker"] = new JsonArray(null, null),
-        ["scheduler"] = new JsonArray("diffusers", "PNDMScheduler"),
+        ["scheduler"] = new JsonArray("diffusers", schedulerClass),
         ["text_encoder"] = new JsonArray("transformers", "CLIPTextModel"),
         ["tokenizer"] = new JsonArray("transformers", "CLIPTokenizer"),
         ["unet"] = new JsonArray("diffusers", "UNet2DConditionModel"),

@@ -18,7 +18,7 @@ public static class TrainingCli
                                    [--seed 1] [--patch 16] [--vision-width 96] [--text-width 64] [--shape-term 0] [--resume] [--init-from <model.dat>] [--eval-count 500] [--other-images <dir>] [--threads 1]
                Training train vision --clip <clip dir> --out <dir> [--work <dir>] [--steps 1200] [--batch 32] [--lr 2e-3] [--warmup 60]
                                      [--hidden 128] [--layers 2] [--tower-lr-scale 0] [--features full|default] [--seed 1] [--resume] [--eval-count 300] [--threads 1]
-               Training train diffusion --clip <clip dir> --out <dir> [--work <dir>] [--size 64] [--vae-width 32] [--unet-width 64] [--unet-layers 1] [--vae-groups 4] [--unet-groups 8] [--snr-gamma 5] [--ema-decay 0.999]
+               Training train diffusion --clip <clip dir> --out <dir> [--work <dir>] [--size 64] [--vae-width 32] [--unet-width 64] [--unet-layers 1] [--vae-groups 4] [--unet-groups 8] [--snr-gamma 5] [--ema-decay 0.999] [--sampler dpmpp2m|pndm]
                                         [--vae-steps 300] [--unet-steps 1200] [--vae-batch 8] [--batch 24] [--lr 1e-3] [--warmup 50] [--seed 1] [--resume] [--threads 1]
                                         [--continue-from <trained pipeline dir>] [--snapshot-every 0]
                Training eval diffusion --model <dir> --clip <clip dir> [--steps 20] [--guidance 7.5] [--strength 0.8] [--round-trip 64] [--save <dir>] [--seed-offset 0] [--scheduler default|ddim|euler|dpmpp2m|...]
@@ -160,6 +160,7 @@ public static class TrainingCli
             WarmupSteps = a.Int("warmup", 50),
             SnrGamma = a.OptionalDouble("snr-gamma"),
             EmaDecay = a.OptionalDouble("ema-decay"),
+            Sampler = ParseScheduler(a.String("sampler") ?? nameof(SchedulerKind.DpmPP2M), "sampler"),
             Seed = a.Int("seed", 1),
             Resume = a.Flag("resume"),
             ContinueFrom = a.String("continue-from"),
@@ -191,10 +192,8 @@ public static class TrainingCli
         var strength = a.Double("strength", 0.8);
         var roundTripCount = a.Int("round-trip", 64);
         var seedOffset = a.Int("seed-offset", 0);
-        var schedulerName = a.String("scheduler") ?? nameof(SchedulerKind.Default);
+        var scheduler = ParseScheduler(a.String("scheduler") ?? nameof(SchedulerKind.Default));
         a.RejectUnknown();
-        if (!Enum.TryParse<SchedulerKind>(schedulerName, ignoreCase: true, out var scheduler) || !Enum.IsDefined(scheduler))
-            throw new ArgumentException($"--scheduler {schedulerName}: one of {string.Join(", ", Enum.GetNames<SchedulerKind>())}");
         if (seedOffset < 0)
             throw new ArgumentException($"--seed-offset {seedOffset}: seeds are offset + prompt index, so it must be 0 or more");
         using var evaluation = new DiffusionEvaluation(folder, clip, (ulong)seedOffset, scheduler);
@@ -210,6 +209,11 @@ public static class TrainingCli
         Console.Write(roundTrip.Breakdown());
         return 0;
     }
+
+    private static SchedulerKind ParseScheduler(string name, string option = "scheduler") =>
+        Enum.TryParse<SchedulerKind>(name, ignoreCase: true, out var kind) && Enum.IsDefined(kind) && !int.TryParse(name, out _)
+            ? kind
+            : throw new ArgumentException($"--{option} {name}: one of {string.Join(", ", Enum.GetNames<SchedulerKind>())}");
 
     private static int EvalVision(CliArgs a)
     {

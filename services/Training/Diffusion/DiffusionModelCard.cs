@@ -16,7 +16,7 @@ public static class DiffusionModelCard
         - AutoencoderKL: {o.ImageSize}×{o.ImageSize} RGB, widths {o.VaeWidth}/{2 * o.VaeWidth}/{2 * o.VaeWidth}, GroupNorm {o.VaeGroups} groups, 4 latent channels, scaling_factor {r.ScalingFactor:F4} (1 / std of its latents).
         - UNet2DConditionModel: widths {o.UnetWidth}/{2 * o.UnetWidth}, {o.UnetLayers} layer{(o.UnetLayers == 1 ? "" : "s")} per block, GroupNorm {o.UnetGroups} groups, one cross-attention level, epsilon prediction.
         - text_encoder: the text tower of the CLIP at `{o.ClipFolder}` (frozen), its BPE tokenizer.
-        - scheduler: SD 1.5's PNDM file; trained with its noise schedule (scaled_linear 0.00085 → 0.012, 1000 steps).
+        - scheduler: {(o.Sampler == Models.Schedulers.SchedulerKind.Pndm ? "SD 1.5's PNDM file" : "SD 1.5's noise schedule under DPMSolverMultistepScheduler as DPM++ 2M (`--sampler`)")}; trained with that noise schedule (scaled_linear 0.00085 → 0.012, 1000 steps).
 
         ## Recipe
         Scenes rendered on the fly (seed {o.Seed}), one caption paraphrase naming color and shape each, 10 % empty captions (for guidance).

@@ -55,13 +55,13 @@ public static class DiffusionTrainer
         {
             if (o.SnapshotEvery > 0 && done % o.SnapshotEvery == 0 && done < o.UnetSteps)
                 SdKit.WriteFolder(Path.Combine(o.WorkDirectory, "snapshots", $"unet-{done}"), sampled, vae, vaeConfig, text,
-                    $"Snapshot of a diffusion training run after {done} of {o.UnetSteps} UNet steps (work folder {o.WorkDirectory}).\n");
+                    $"Snapshot of a diffusion training run after {done} of {o.UnetSteps} UNet steps (work folder {o.WorkDirectory}).\n", o.Sampler);
         });
 
         var report = new DiffusionTrainingReport(vaeLoop?.Elapsed ?? TimeSpan.Zero, vaeLoop?.Losses.Take(10).Average() ?? double.NaN,
             vaeLoop?.Losses.TakeLast(50).Average() ?? double.NaN, vaeConfig.ScalingFactor,
             unetLoop.Elapsed, unetLoop.Losses.Take(10).Average(), unetLoop.Losses.TakeLast(50).Average(), 0);
-        SdKit.WriteFolder(o.OutputFolder, sampled, vae, vaeConfig, text, DiffusionModelCard.Write(o, report));
+        SdKit.WriteFolder(o.OutputFolder, sampled, vae, vaeConfig, text, DiffusionModelCard.Write(o, report), o.Sampler);
         return report with { FolderBytes = Directory.EnumerateFiles(o.OutputFolder, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length) };
     }
 

@@ -205,6 +205,8 @@ public sealed class DiffusionTrainingTests
             Assert.True(File.Exists(Path.Combine(options.WorkDirectory, "vae", "loss.png")));
             Assert.True(File.Exists(Path.Combine(options.WorkDirectory, "unet", "loss.png")));
             Assert.Contains("shapes world", File.ReadAllText(Path.Combine(options.OutputFolder, "README.md")));
+            Assert.Contains("DPMSolverMultistepScheduler", File.ReadAllText(Path.Combine(options.OutputFolder, "scheduler", "scheduler_config.json")));
+            Assert.Contains("DPMSolverMultistepScheduler", File.ReadAllText(Path.Combine(options.OutputFolder, "model_index.json")));
             using var pipeline = StableDiffusionPipeline.Load(options.OutputFolder, CPU, ScalarType.Float32);
             var output = pipeline.Generate(new GenerationRequest("a red circle", "", 0, 0, 2, 3.0, [7], SchedulerKind.Default, null, 0,
                 PreviewRequest.None), onStep: null, CancellationToken.None);

@@ -11,6 +11,7 @@ public sealed class TrainingCliTests
     [InlineData("--snr-gamma", "-1", "--snr-gamma -1: must be positive")]
     [InlineData("--ema-decay", "1", "--ema-decay 1: must be between 0 and 1")]
     [InlineData("--snapshot-every", "-100", "--snapshot-every -100: must be 0 (none) or a positive multiple")]
+    [InlineData("--sampler", "heun", "--sampler heun: one of")]
     public void TrainDiffusion_ImpossibleOption_ExitsWithUsageErrorNamingIt(string option, string value, string expected) =>
         AssertUsageError(["train", "diffusion", "--clip", "no-such-clip", "--out", "no-such-out", option, value], expected);
 

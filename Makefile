@@ -12,7 +12,7 @@
 #   make models         small random-weight models (real tokenizers) under models/ (benchmarks, tests; Vision and Diffusion's defaults)
 #   make train-clip     retrains the built-in CLIP (builtin-models/clip) on the shapes world and evaluates it (~35 min on 2 cores)
 #   make train-vision   retrains the built-in LLaVA (builtin-models/vision) on builtin-models/clip's frozen tower and evaluates it (~9 min, one thread)
-#   make train-diffusion trains a small SD pipeline of the shapes world (builtin-models/diffusion) on builtin-models/clip's text tower (~80 min on 2 cores)
+#   make train-diffusion trains a small SD pipeline of the shapes world (builtin-models/diffusion) on builtin-models/clip's text tower (~45-75 min on 2 cores)
 #   make eval-diffusion  32 prompts (every color x shape) and 32 img2img recolourings, classified by builtin-models/clip
 #   make train-demo     all three built-in models from scratch, then their metrics (train-clip, train-vision, train-diffusion and the evals)
 #   make eval-vision    greedy color/shape answers of builtin-models/vision on 300 held-out rendered images
@@ -167,8 +167,9 @@ train-vision:
 	$(call train_resumable,vision,--clip $(BUILTIN)/clip --steps 3000 --features full --threads 1)
 
 # The diffusion pipeline's recipe (services/Training/Diffusion, builtin-models/diffusion/README.md): the autoencoder,
-# then the UNet on its latents, conditioned on builtin-models/clip's text tower.
-DIFFUSION_RECIPE := --clip $(BUILTIN)/clip --vae-steps 1200 --unet-steps 2500 --unet-layers 2 --threads 2
+# then the UNet on its latents, conditioned on builtin-models/clip's text tower; the folder holds the UNet weights'
+# moving average and samples with DPM++ 2M (the trainer's default --sampler).
+DIFFUSION_RECIPE := --clip $(BUILTIN)/clip --vae-steps 1200 --unet-steps 4000 --unet-layers 2 --ema-decay 0.999 --threads 2
 train-diffusion:
 	$(call train_resumable,diffusion,$(DIFFUSION_RECIPE))
 

@@ -28,10 +28,7 @@ public static class DiffusionTrainer
         var batches = new DiffusionWorldBatches(tokenizer, o.ImageSize, o.Seed, o.BatchSize);
 
         var (vae, vaeLoop) = o.ContinueFrom is null ? TrainAutoencoder(o, tokenizer) : (LoadAutoencoder(o.ContinueFrom), null);
-        using var _ = vae;
-        foreach (var p in vae.parameters())
-            p.requires_grad = false;
-        vae.eval();
+        using var _ = Frozen(vae);
         var vaeConfig = o.ContinueFrom is null ? vae.Config with { ScalingFactor = LatentScale(vae, batches, o.VaeSteps) } : vae.Config;
 
         using var unet = o.ContinueFrom is null
@@ -90,6 +87,7 @@ public static class DiffusionTrainer
         return CopyWeights(loaded, new AutoencoderKL(loaded.Config));
     }
 
+    // No gradients, eval mode: a network this stage only runs (the autoencoder under the UNet, the text tower, the average).
     private static T Frozen<T>(T module) where T : nn.Module
     {
         foreach (var p in module.parameters())
@@ -116,10 +114,7 @@ public static class DiffusionTrainer
         using (no_grad())
             foreach (var (name, value) in text.state_dict())
                 value.copy_(weights[name]);
-        foreach (var p in text.parameters())
-            p.requires_grad = false;
-        text.eval();
-        return text;
+        return Frozen(text);
     }
 
     /// <summary>A batch's latents (posterior means × scale) and its prompts' text states, without a graph.</summary>

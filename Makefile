@@ -15,7 +15,7 @@
 #   make train-diffusion trains a small SD pipeline of the shapes world (builtin-models/diffusion) on builtin-models/clip's text tower (~45-75 min on 2 cores)
 #   make eval-diffusion  32 prompts (every color x shape) and 32 img2img recolourings, classified by builtin-models/clip
 #   make train-demo     all three built-in models from scratch, then their metrics (train-clip, train-vision, train-diffusion and the evals)
-#   make eval-vision    greedy color/shape answers of builtin-models/vision on 300 held-out rendered images
+#   make eval-vision    greedy color/shape answers of builtin-models/vision on 500 held-out rendered images
 #   make eval-clip      zero-shot accuracy of builtin-models/clip on 500 held-out rendered and 500 PIL-drawn images (per size, shape confusion, unseen prompts)
 #   make fuzz TARGET=<name> SECONDS=<n>   AFL++ + SharpFuzz on one target (make fuzz-all SECONDS=<n>: each in turn; tests/Fuzz/README.md)
 #   make bench          all benchmarks (bench-clip, bench-vision, bench-diffusion, bench-load; method and results: tests/Bench/README.md)
@@ -186,7 +186,7 @@ train-demo:
 
 eval-vision:
 	build/locked-build.sh -- $(DOTNET) build services/Training/Training.csproj -c $(CONFIG) -v q -nologo
-	$(DOTNET) $(TRAINING_DLL) eval vision --model $(BUILTIN)/vision --count 300
+	$(DOTNET) $(TRAINING_DLL) eval vision --model $(BUILTIN)/vision --count 500
 
 run-vision: built
 	@test -n "$(MODEL)" || { echo "usage: make run-vision MODEL=<llava-hf-folder> [PORT=5102]"; exit 2; }

@@ -30,55 +30,56 @@ public static unsafe class CpuRotary
         var rotated = empty_like(projected);
         int rows = (int)(b * t), headDim = (int)d;
         if (projected.dtype == ScalarType.Float32)
-            Float32((float*)TensorMemory.DataPointer(projected), (float*)TensorMemory.DataPointer(cos), (float*)TensorMemory.DataPointer(sin),
-                (float*)TensorMemory.DataPointer(rotated), rows, heads, headDim);
+            Rotate<float, Float32Data>((float*)TensorMemory.DataPointer(projected), (float*)TensorMemory.DataPointer(cos),
+                (float*)TensorMemory.DataPointer(sin), (float*)TensorMemory.DataPointer(rotated), rows, heads, headDim);
         else
-            BFloat16((ushort*)TensorMemory.DataPointer(projected), (ushort*)TensorMemory.DataPointer(cos), (ushort*)TensorMemory.DataPointer(sin),
-                (ushort*)TensorMemory.DataPointer(rotated), rows, heads, headDim);
+            Rotate<ushort, BFloat16Data>((ushort*)TensorMemory.DataPointer(projected), (ushort*)TensorMemory.DataPointer(cos),
+                (ushort*)TensorMemory.DataPointer(sin), (ushort*)TensorMemory.DataPointer(rotated), rows, heads, headDim);
         return rotated;
     }
 
-    private static void Float32(float* x, float* cos, float* sin, float* y, int rows, int heads, int d)
+    // Per head: y[:d/2] = x[:d/2]·c[:d/2] + (−x[d/2:])·s[:d/2], y[d/2:] = x[d/2:]·c[d/2:] + x[:d/2]·s[d/2:], each product
+    // and the sum held in the data's dtype as a libtorch operator would hold it.
+    private static void Rotate<T, TData>(T* x, T* cos, T* sin, T* y, int rows, int heads, int d)
+        where T : unmanaged where TData : IRotaryData<T>
     {
         var half = d / 2;
         for (var r = 0; r < rows; r++)
         {
-            float* c = cos + (long)r * d, s = sin + (long)r * d;
+            T* c = cos + (long)r * d, s = sin + (long)r * d;
             for (var h = 0; h < heads; h++)
             {
-                float* xi = x + ((long)r * heads + h) * d, yi = y + ((long)r * heads + h) * d;
+                T* xi = x + ((long)r * heads + h) * d, yi = y + ((long)r * heads + h) * d;
                 for (var i = 0; i < half; i++)
                 {
-                    float x1 = xi[i], x2 = xi[i + half];
-                    float a = x1 * c[i], bb = -x2 * s[i];
-                    yi[i] = a + bb;
-                    float a2 = x2 * c[i + half], b2 = x1 * s[i + half];
-                    yi[i + half] = a2 + b2;
+                    float x1 = TData.Load(xi[i]), x2 = TData.Load(xi[i + half]);
+                    yi[i] = TData.Store(TData.Held(x1 * TData.Load(c[i])) + TData.Held(-x2 * TData.Load(s[i])));
+                    yi[i + half] = TData.Store(TData.Held(x2 * TData.Load(c[i + half])) + TData.Held(x1 * TData.Load(s[i + half])));
                 }
             }
         }
     }
 
-    private static void BFloat16(ushort* x, ushort* cos, ushort* sin, ushort* y, int rows, int heads, int d)
+    // How one dtype's elements are read, held and written in float32 arithmetic.
+    private interface IRotaryData<T> where T : unmanaged
     {
-        var half = d / 2;
-        for (var r = 0; r < rows; r++)
-        {
-            ushort* c = cos + (long)r * d, s = sin + (long)r * d;
-            for (var h = 0; h < heads; h++)
-            {
-                ushort* xi = x + ((long)r * heads + h) * d, yi = y + ((long)r * heads + h) * d;
-                for (var i = 0; i < half; i++)
-                {
-                    float x1 = Float(xi[i]), x2 = Float(xi[i + half]);
-                    yi[i] = Round(Float(Round(x1 * Float(c[i]))) + Float(Round(-x2 * Float(s[i]))));
-                    yi[i + half] = Round(Float(Round(x2 * Float(c[i + half]))) + Float(Round(x1 * Float(s[i + half]))));
-                }
-            }
-        }
+        static abstract float Load(T value);
+        /// <summary>A float32 result as a tensor of this dtype holds it (rounded to it).</summary>
+        static abstract float Held(float value);
+        static abstract T Store(float value);
     }
 
-    private static float Float(ushort bfloat16) => BFloat16Bits.ToFloat(bfloat16);
+    private readonly struct Float32Data : IRotaryData<float>
+    {
+        public static float Load(float value) => value;
+        public static float Held(float value) => value;
+        public static float Store(float value) => value;
+    }
 
-    private static ushort Round(float value) => BFloat16Bits.Round(value);
+    private readonly struct BFloat16Data : IRotaryData<ushort>
+    {
+        public static float Load(ushort value) => BFloat16Bits.ToFloat(value);
+        public static float Held(float value) => BFloat16Bits.ToFloat(BFloat16Bits.Round(value));
+        public static ushort Store(float value) => BFloat16Bits.Round(value);
+    }
 }

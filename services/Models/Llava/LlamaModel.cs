@@ -50,10 +50,7 @@ internal sealed class LlamaRmsNorm : Module<Tensor, Tensor>
     private const int MostCpuRows = 16;
 
     private bool TakesCpuRmsNorm(Tensor x) =>
-        !is_grad_enabled() && x.device_type == DeviceType.CPU && weight.device_type == DeviceType.CPU
-        && x.dtype is ScalarType.Float32 or ScalarType.BFloat16 && weight.dtype == x.dtype && weight.dim() == 1
-        && x.is_contiguous() && weight.is_contiguous() && x.dim() >= 1 && x.shape[^1] == weight.shape[0]
-        && x.numel() / weight.shape[0] <= MostCpuRows;
+        !is_grad_enabled() && CpuRmsNorm.Supports(x, weight) && x.numel() / weight.shape[0] <= MostCpuRows;
 
     private Tensor CpuForward(Tensor x) => CpuRmsNorm.Apply(x, weight, _eps);
 }
@@ -272,10 +269,8 @@ internal sealed class LlamaAttention : nn.Module
     private (Tensor Q, Tensor K) Rotate(Tensor qProjected, Tensor kProjected, Tensor cos, Tensor sin)
     {
         long b = qProjected.shape[0], t = qProjected.shape[1];
-        if (!is_grad_enabled() && b * t <= MostCpuRotaryRows && qProjected.device_type == DeviceType.CPU
-            && qProjected.dtype is ScalarType.Float32 or ScalarType.BFloat16 && cos.dtype == qProjected.dtype && sin.dtype == qProjected.dtype
-            && qProjected.is_contiguous() && kProjected.is_contiguous() && cos.is_contiguous() && sin.is_contiguous()
-            && cos.dim() == 3 && cos.shape[0] == b && cos.shape[1] == t && sin.shape.SequenceEqual(cos.shape))
+        if (!is_grad_enabled() && b * t <= MostCpuRotaryRows
+            && CpuRotary.Supports(qProjected, cos, sin, _numHeads) && CpuRotary.Supports(kProjected, cos, sin, _numKvHeads))
         {
             using var qRotated = CpuRotary.Apply(qProjected, cos, sin, (int)_numHeads);
             using var kRotated = CpuRotary.Apply(kProjected, cos, sin, (int)_numKvHeads);

@@ -20,8 +20,7 @@ public static unsafe class CpuRmsNorm
     /// </summary>
     public static Tensor Apply(Tensor x, Tensor weight, double eps)
     {
-        if (x.device_type != DeviceType.CPU || weight.device_type != DeviceType.CPU || !x.is_contiguous() || !weight.is_contiguous()
-            || x.dtype != weight.dtype || x.dtype is not (ScalarType.Float32 or ScalarType.BFloat16) || weight.dim() != 1 || x.shape[^1] != weight.shape[0])
+        if (!Supports(x, weight))
             throw new ArgumentException($"CpuRmsNorm takes contiguous CPU float32 or bfloat16 x (…, n) and weight (n) of its dtype; got {x.dtype} ({string.Join(", ", x.shape)}) and {weight.dtype} ({string.Join(", ", weight.shape)})");
         var y = empty_like(x);
         int n = (int)weight.shape[0], rows = (int)(x.numel() / n);
@@ -31,6 +30,12 @@ public static unsafe class CpuRmsNorm
             BFloat16((ushort*)TensorMemory.DataPointer(x), (ushort*)TensorMemory.DataPointer(weight), (ushort*)TensorMemory.DataPointer(y), rows, n, (float)eps);
         return y;
     }
+
+    /// <summary>Whether <see cref="Apply"/> takes these tensors.</summary>
+    public static bool Supports(Tensor x, Tensor weight) =>
+        x.device_type == DeviceType.CPU && weight.device_type == DeviceType.CPU && x.is_contiguous() && weight.is_contiguous()
+        && x.dtype == weight.dtype && x.dtype is ScalarType.Float32 or ScalarType.BFloat16 && weight.dim() == 1 && x.dim() >= 1
+        && x.shape[^1] == weight.shape[0];
 
     /// <summary>Rows of float32 x (rows × n) into y with float32 weights w (n).</summary>
     private static void Float32(float* x, float* w, float* y, int rows, int n, float eps)

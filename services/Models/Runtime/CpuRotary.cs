@@ -19,14 +19,10 @@ public static unsafe class CpuRotary
     /// </summary>
     public static Tensor Apply(Tensor projected, Tensor cos, Tensor sin, int heads)
     {
-        long b = projected.shape[0], t = projected.shape[1], d = cos.shape[^1];
-        if (projected.device_type != DeviceType.CPU || cos.device_type != DeviceType.CPU || sin.device_type != DeviceType.CPU
-            || !projected.is_contiguous() || !cos.is_contiguous() || !sin.is_contiguous()
-            || projected.dtype is not (ScalarType.Float32 or ScalarType.BFloat16) || cos.dtype != projected.dtype || sin.dtype != projected.dtype
-            || projected.dim() != 3 || cos.dim() != 3 || d % 2 != 0 || projected.shape[2] != heads * d
-            || cos.shape[0] != b || cos.shape[1] != t || !sin.shape.SequenceEqual(cos.shape))
+        if (!Supports(projected, cos, sin, heads))
             throw new ArgumentException($"CpuRotary takes contiguous CPU (B, T, heads·D) rows and (B, T, D) cos/sin of one dtype (float32 or bfloat16); got " +
                 $"{projected.dtype} ({string.Join(", ", projected.shape)}), {heads} heads, cos {cos.dtype} ({string.Join(", ", cos.shape)}), sin {sin.dtype} ({string.Join(", ", sin.shape)})");
+        long b = projected.shape[0], t = projected.shape[1], d = cos.shape[^1];
         var rotated = empty_like(projected);
         int rows = (int)(b * t), headDim = (int)d;
         if (projected.dtype == ScalarType.Float32)
@@ -37,6 +33,14 @@ public static unsafe class CpuRotary
                 (ushort*)TensorMemory.DataPointer(sin), (ushort*)TensorMemory.DataPointer(rotated), rows, heads, headDim);
         return rotated;
     }
+
+    /// <summary>Whether <see cref="Apply"/> takes these tensors.</summary>
+    public static bool Supports(Tensor projected, Tensor cos, Tensor sin, long heads) =>
+        projected.device_type == DeviceType.CPU && cos.device_type == DeviceType.CPU && sin.device_type == DeviceType.CPU
+        && projected.is_contiguous() && cos.is_contiguous() && sin.is_contiguous()
+        && projected.dtype is ScalarType.Float32 or ScalarType.BFloat16 && cos.dtype == projected.dtype && sin.dtype == projected.dtype
+        && projected.dim() == 3 && cos.dim() == 3 && cos.shape[^1] % 2 == 0 && projected.shape[2] == heads * cos.shape[^1]
+        && cos.shape[0] == projected.shape[0] && cos.shape[1] == projected.shape[1] && sin.shape.SequenceEqual(cos.shape);
 
     // Per head: y[:d/2] = x[:d/2]·c[:d/2] + (−x[d/2:])·s[:d/2], y[d/2:] = x[d/2:]·c[d/2:] + x[:d/2]·s[d/2:], each product
     // and the sum held in the data's dtype as a libtorch operator would hold it.

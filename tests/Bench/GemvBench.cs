@@ -26,7 +26,7 @@ public static class GemvBench
                 {
                     ("linear(x, W)", (x, w) => nn.functional.linear(x, w)),
                     ("matmul(W, x^T)", (x, w) => matmul(w, x.t())),
-                    ("CpuGemv (GemvLinear)", (x, w) => MultiModal.Models.Layers.GemvLinear.Linear(x, w, null)),
+                    ("GemvLinear.Linear (CpuGemv in bf16, linear in float32)", (x, w) => MultiModal.Models.Layers.GemvLinear.Linear(x, w, null)),
                     ("mv(W, x) per row", (x, w) => x.shape[0] == 1 ? mv(w, x[0]).unsqueeze(0) : stack(Enumerable.Range(0, (int)x.shape[0]).Select(r => mv(w, x[r])).ToArray())),
                 };
                 // Rounds interleave the ways, so a drift of the host's bandwidth (it moves between 40 and 80 GB/s here)

@@ -19,6 +19,19 @@ using MultiModal.Models.Runtime;
 
 namespace MultiModal.Models.Llava;
 
+/// <summary>
+/// Where the Llama modules hand their work to a one-pass CPU kernel (CpuRmsNorm, CpuRotary) instead of libtorch's
+/// operators: a decode step's few rows, no graph. The kernels run on one thread; larger inputs (a prefill) keep
+/// libtorch's threaded operators.
+/// </summary>
+internal static class DecodeShaped
+{
+    public const int MostRows = 16;
+
+    /// <summary>Whether <paramref name="rows"/> rows, computed now, go to a one-pass CPU kernel (when it supports the tensors).</summary>
+    public static bool Takes(long rows) => !is_grad_enabled() && rows <= MostRows;
+}
+
 /// <summary>LlamaRMSNorm: <c>weight * x * rsqrt(mean(x²) + eps)</c>, the statistics in float32 whatever the dtype.</summary>
 internal sealed class LlamaRmsNorm : Module<Tensor, Tensor>
 {
@@ -47,10 +60,8 @@ internal sealed class LlamaRmsNorm : Module<Tensor, Tensor>
     }
 
     // Decode-shaped rows on the CPU without a graph: one pass (CpuRmsNorm) instead of eight operators.
-    private const int MostCpuRows = 16;
-
     private bool TakesCpuRmsNorm(Tensor x) =>
-        !is_grad_enabled() && CpuRmsNorm.Supports(x, weight) && x.numel() / weight.shape[0] <= MostCpuRows;
+        DecodeShaped.Takes(x.numel() / weight.shape[0]) && CpuRmsNorm.Supports(x, weight);
 
     private Tensor CpuForward(Tensor x) => CpuRmsNorm.Apply(x, weight, _eps);
 }
@@ -269,7 +280,7 @@ internal sealed class LlamaAttention : nn.Module
     private (Tensor Q, Tensor K) Rotate(Tensor qProjected, Tensor kProjected, Tensor cos, Tensor sin)
     {
         long b = qProjected.shape[0], t = qProjected.shape[1];
-        if (!is_grad_enabled() && b * t <= MostCpuRotaryRows
+        if (DecodeShaped.Takes(b * t)
             && CpuRotary.Supports(qProjected, cos, sin, _numHeads) && CpuRotary.Supports(kProjected, cos, sin, _numKvHeads))
         {
             using var qRotated = CpuRotary.Apply(qProjected, cos, sin, (int)_numHeads);
@@ -280,8 +291,6 @@ internal sealed class LlamaAttention : nn.Module
         using var k0 = kProjected.view(b, t, _numKvHeads, _headDim).transpose(1, 2);
         return LlamaRotaryEmbedding.Apply(q0, k0, cos, sin);
     }
-
-    private const int MostCpuRotaryRows = 16;
 
     // q (B, nh, T, hd); k1, v0 (B, nkv, T, hd) → (B, nh, T, hd), appending k1/v0 to the cache when there is one.
     private Tensor Attend(Tensor q, Tensor k1, Tensor v0, Tensor? mask, LlamaKvCache? cache)
